@@ -1,0 +1,3 @@
+from ciorch.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""ciorch.config"""
