@@ -4,10 +4,12 @@ a missing engine is a failure, because CI must prove them."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from typing import Any
 
+import docker
 import pytest
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -16,8 +18,6 @@ TEST_LABEL = "ciorch.test"
 
 @pytest.fixture(scope="session")
 def docker_client() -> Iterator[Any]:
-    import docker  # only tests and adapters import docker
-
     try:
         client = docker.from_env(timeout=30)
         client.ping()
@@ -35,10 +35,8 @@ def containers(docker_client: Any) -> Iterator[list[Any]]:
     started: list[Any] = []
     yield started
     for container in started:
-        try:
+        with contextlib.suppress(Exception):  # already gone
             container.remove(force=True, v=True)
-        except Exception:  # already gone
-            pass
 
 
 @pytest.fixture(scope="session")
