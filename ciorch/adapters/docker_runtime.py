@@ -19,7 +19,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 import docker
@@ -168,8 +168,19 @@ class DockerRuntime:
                 raise TemporaryError(f"Docker engine error: {text}", where=where) from exc
             raise PermanentError(f"Docker refused the request: {text}", where=where) from exc
         except (requests.exceptions.ConnectionError, docker.errors.DockerException) as exc:
+            text = str(exc)
+            reason = (
+                "connection refused"
+                if "refused" in text
+                else "no such socket"
+                if "No such file" in text
+                else "timed out"
+                if "timed out" in text.lower()
+                else type(exc).__name__
+            )
             raise TemporaryError(
-                f"the Docker engine does not answer: {exc}", where=self._where
+                f"the Docker engine does not answer ({reason}); is dockerd running?",
+                where=self._where,
             ) from exc
 
     # ------------------------------------------------------------ naming and labels
@@ -352,7 +363,7 @@ class DockerRuntime:
     def ensure_service(self, spec: ServiceSpec) -> Service:
         c = spec.container
         sid = self.service_id(c.team, c.name)
-        spec_json = _spec_to_json(spec.__class__(**{**_shallow(spec), "instances": 0}))
+        spec_json = _spec_to_json(replace(spec, instances=0))
         digest = hashlib.sha256(spec_json.encode()).hexdigest()[:16]
         existing = self._service_containers(sid)
         current = [r for r in existing if r["Labels"].get(LABEL_DIGEST) == digest]
@@ -424,7 +435,7 @@ class DockerRuntime:
                 0,
                 (),
             )
-        return self.ensure_service(spec.__class__(**{**_shallow(spec), "instances": instances}))
+        return self.ensure_service(replace(spec, instances=instances))
 
     def remove_instance(self, service_id: str, instance_id: str) -> Service:
         raws = {raw["Id"]: raw for raw in self._service_containers(service_id)}
@@ -498,7 +509,3 @@ class DockerRuntime:
             for volume in volumes:
                 with suppress(NotFoundError), self._translate(volume):
                     self._api.remove_volume(volume, force=True)
-
-
-def _shallow(spec: ServiceSpec) -> dict[str, Any]:
-    return {f: getattr(spec, f) for f in spec.__dataclass_fields__}

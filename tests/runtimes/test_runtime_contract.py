@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import urllib.request
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -19,9 +21,12 @@ from ciorch.model_runtime import (
     LABEL_TEAM,
     LABEL_TEMPLATE,
     ContainerSpec,
+    HealthCheck,
+    InstanceState,
     Resources,
     Service,
     ServiceSpec,
+    VolumeSpec,
     WorkloadKind,
 )
 
@@ -192,3 +197,99 @@ def test_failed_start_leaves_nothing_behind(runtime: Runtime, team: str, base_im
             agent_spec(team, base_image, "n-3", args=(), entrypoint=("/no/such/binary",))
         )
     assert runtime.list_instances({LABEL_TEAM: team}) == []
+
+
+@pytest.fixture
+def python_image(docker_client: Any) -> str:
+    """An image with python3 (the test agent's); built by the emulator tests or make."""
+    name = "ciorch/agent-test:latest"
+    try:
+        docker_client.images.get(name)
+    except Exception:
+        subprocess.run(["make", "-s", "agent-images"], check=True, timeout=600, capture_output=True)
+    return name
+
+
+def master_spec(team: str, image: str, marker: str) -> ServiceSpec:
+    serve = (
+        f"mkdir -p /data/www && echo {marker} > /data/www/{marker}.txt && cd /data/www && "
+        "exec python3 -m http.server $PORT0 --bind 127.0.0.1"
+    )
+    return ServiceSpec(
+        container=ContainerSpec(
+            team=team,
+            kind=WorkloadKind.MASTER,
+            name="master",
+            image=image,
+            entrypoint=("sh", "-c", serve),
+            env={"MARKER": marker},
+            user="0",
+            resources=Resources(cpus=0.5, mem_mib=128),
+        ),
+        instances=1,
+        volume=VolumeSpec(name=f"ciorch-{team}-jenkins-home", mount_path="/data"),
+        health=HealthCheck(path=f"/{marker}.txt", grace_seconds=30, timeout_seconds=1),
+        port=True,
+    )
+
+
+def healthy(runtime: Runtime, sid: str, image_marker: str) -> Service:
+    service = wait_for_service(
+        runtime,
+        sid,
+        lambda s: s is not None and s.healthy == 1 and s.tasks[0].labels.get("m") == image_marker,
+        timeout=30,
+        interval=0.2,
+        what="healthy master",
+    )
+    assert service is not None
+    return service
+
+
+def test_master_with_port_volume_and_health(
+    runtime: Runtime, team: str, python_image: str, docker_client: Any
+) -> None:
+    spec = master_spec(team, python_image, "v1")
+    spec = replace(spec, container=_with_label(spec.container, "v1"))
+    sid = runtime.ensure_service(spec).id
+    first = healthy(runtime, sid, "v1")
+    assert first.port is not None
+    with urllib.request.urlopen(f"http://127.0.0.1:{first.port}/v1.txt", timeout=5) as answer:
+        assert answer.read() == b"v1\n"
+
+    # An upgrade replaces the instance; the port and the volume's content survive.
+    upgraded = master_spec(team, python_image, "v2")
+    upgraded = replace(upgraded, container=_with_label(upgraded.container, "v2"))
+    runtime.ensure_service(upgraded)
+    second = healthy(runtime, sid, "v2")
+    assert second.port == first.port
+    assert second.tasks[0].id != first.tasks[0].id
+    with urllib.request.urlopen(f"http://127.0.0.1:{second.port}/v1.txt", timeout=5) as answer:
+        assert answer.read() == b"v1\n"
+
+    runtime.delete_service(sid)
+    assert docker_client.volumes.get(f"ciorch-{team}-jenkins-home") is not None
+    runtime.ensure_service(upgraded)
+    healthy(runtime, sid, "v2")
+    runtime.delete_service(sid, purge_volume=True)
+    assert docker_client.volumes.list(filters={"name": f"ciorch-{team}-jenkins-home"}) == []
+
+
+def test_unhealthy_master_is_reported(runtime: Runtime, team: str, python_image: str) -> None:
+    spec = master_spec(team, python_image, "v1")
+    broken = replace(spec, health=HealthCheck(path="/missing", grace_seconds=0, timeout_seconds=1))
+    sid = runtime.ensure_service(broken).id
+    service = wait_for_service(
+        runtime,
+        sid,
+        lambda s: s is not None and s.tasks[0].state is InstanceState.UNHEALTHY,
+        timeout=30,
+        interval=0.2,
+    )
+    assert service is not None
+    assert service.healthy == 0
+    runtime.delete_service(sid, purge_volume=True)
+
+
+def _with_label(container: ContainerSpec, marker: str) -> ContainerSpec:
+    return replace(container, labels={"m": marker})
