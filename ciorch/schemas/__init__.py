@@ -1,0 +1,1 @@
+"""JSON Schemas shipped with ciorch (configuration, and Marathon's app definition)."""
