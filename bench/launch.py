@@ -20,7 +20,7 @@ from collections.abc import Callable
 import docker
 
 from ciorch.adapters.docker_runtime import DockerRuntime
-from ciorch.model_runtime import LABEL_OWNER, ContainerSpec, Resources, WorkloadKind
+from ciorch.model.runtime import LABEL_OWNER, ContainerSpec, Resources, WorkloadKind
 
 LIMITS = {
     "network_mode": "host",

@@ -27,7 +27,7 @@ import docker.errors
 import requests
 
 from ciorch.errors import CiorchError, NotFoundError, PermanentError, TemporaryError
-from ciorch.model_runtime import (
+from ciorch.model.runtime import (
     LABEL_INSTANCE,
     LABEL_KIND,
     LABEL_NODE,

@@ -21,7 +21,7 @@ import jenkins
 import requests
 
 from ciorch.errors import CiorchError, NotFoundError, PermanentError, TemporaryError
-from ciorch.model_jenkins import BuildInfo, JobInfo, NodeInfo, QueueItem
+from ciorch.model.jenkins import BuildInfo, JobInfo, NodeInfo, QueueItem
 
 _QUEUE_TREE = (
     "items[id,why,blocked,buildable,stuck,inQueueSince,params,"

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from ciorch.errors import TemporaryError
-from ciorch.model_runtime import ContainerSpec, Instance, Service, ServiceSpec
+from ciorch.model.runtime import ContainerSpec, Instance, Service, ServiceSpec
 
 
 class Runtime(Protocol):

@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 
 from ciorch.adapters.docker_runtime import DockerRuntime
+from ciorch.adapters.marathon_runtime import MarathonRuntime
 from ciorch.adapters.runtime import Runtime
-from ciorch.model_runtime import LABEL_OWNER
+from ciorch.model.runtime import LABEL_OWNER
+from ciorch.testing.marathon import MarathonEmulator
 
 
 @pytest.fixture
@@ -29,18 +31,43 @@ def _cleanup(docker_client: Any, owner: str) -> None:
         all=True, filters={"label": f"{LABEL_OWNER}={owner}"}
     ):
         container.remove(force=True, v=True)
+    for volume in docker_client.volumes.list(filters={"label": f"{LABEL_OWNER}={owner}"}):
+        volume.remove(force=True)
 
 
-@pytest.fixture(params=["docker"])
+def _leftovers(docker_client: Any, owner: str) -> list[str]:
+    """Containers and volumes of ``owner`` still on the engine."""
+    label = f"{LABEL_OWNER}={owner}"
+    containers = docker_client.containers.list(all=True, filters={"label": label})
+    volumes = docker_client.volumes.list(filters={"label": label})
+    return [f"container {c.name}" for c in containers] + [f"volume {v.name}" for v in volumes]
+
+
+@pytest.fixture(params=["docker", "marathon"])
 def runtime(request: pytest.FixtureRequest, docker_client: Any, owner: str) -> Iterator[Runtime]:
+    emulator: MarathonEmulator | None = None
     if request.param == "docker":
         rt: Runtime = DockerRuntime(owner=owner, master_ports=(18900, 18999))
-    else:  # pragma: no cover - filled in by the Marathon runtime
+    elif request.param == "marathon":
+        # Real containers (host networking) behind a real Marathon REST API; health
+        # checks every 0.5 s instead of each check's intervalSeconds, to keep it fast.
+        emulator = MarathonEmulator(
+            executor="docker", deployment_seconds=0.2, health_interval=0.5
+        ).start()
+        rt = MarathonRuntime(emulator.url, owner=owner, deployment_timeout=30)
+    else:  # pragma: no cover
         raise AssertionError(request.param)
     try:
         yield rt
     finally:
-        for service in rt.list_services():
-            rt.delete_service(service.id, purge_volume=True)
-        rt.close()
-        _cleanup(docker_client, owner)
+        try:
+            for service in rt.list_services():
+                rt.delete_service(service.id, purge_volume=True)
+            rt.close()
+        finally:
+            if emulator is not None:
+                emulator.stop()
+                left = _leftovers(docker_client, owner)
+                _cleanup(docker_client, owner)
+                assert left == [], f"the Marathon emulator left {left} behind"
+            _cleanup(docker_client, owner)

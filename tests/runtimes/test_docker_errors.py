@@ -9,7 +9,7 @@ import pytest
 
 from ciorch.adapters.docker_runtime import DockerRuntime
 from ciorch.errors import PermanentError, TemporaryError
-from ciorch.model_runtime import ContainerSpec, ServiceSpec, WorkloadKind
+from ciorch.model.runtime import ContainerSpec, ServiceSpec, WorkloadKind
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ import pytest
 
 from ciorch.adapters.runtime import Runtime, wait_for_service
 from ciorch.errors import PermanentError
-from ciorch.model_runtime import (
+from ciorch.model.runtime import (
     LABEL_KIND,
     LABEL_NODE,
     LABEL_OWNER,

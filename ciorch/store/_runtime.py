@@ -1,0 +1,194 @@
+"""The store's runtime state: teams, their masters and their agents."""
+
+from __future__ import annotations
+
+__all__ = ["RuntimeState"]
+
+from collections.abc import Collection
+from typing import Any
+
+from ciorch.errors import NotFoundError
+from ciorch.model import (
+    AgentClass,
+    AgentRecord,
+    AgentState,
+    Label,
+    MasterRecord,
+    MasterState,
+    NodeName,
+    TeamId,
+    TeamRecord,
+)
+from ciorch.store import _rows
+from ciorch.store._base import StoreBase
+
+
+class RuntimeState(StoreBase):
+    """Teams, masters and agents: what runs now (see :class:`ciorch.store.Store`)."""
+
+    # -- teams ------------------------------------------------------------------------
+
+    def upsert_team(
+        self, name: TeamId, *, spec_json: str, spec_digest: str, source: str
+    ) -> TeamRecord:
+        """Record a team or replace its spec; ``created_at`` is kept on replace."""
+        now = self._clock()
+        with self._write() as conn:
+            conn.execute(
+                f"INSERT INTO teams ({_rows.TEAM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET spec_json = excluded.spec_json,"
+                " spec_digest = excluded.spec_digest, source = excluded.source,"
+                " updated_at = excluded.updated_at",
+                (name, spec_json, spec_digest, source, now, now),
+            )
+            return _rows.get_team(conn, name)
+
+    def get_team(self, name: TeamId) -> TeamRecord:
+        """The team ``name``; :class:`NotFoundError` if there is none."""
+        with self._read() as conn:
+            return _rows.get_team(conn, name)
+
+    def list_teams(self) -> list[TeamRecord]:
+        """All teams, by name."""
+        with self._read() as conn:
+            rows = conn.execute(f"SELECT {_rows.TEAM_COLUMNS} FROM teams ORDER BY name")
+            return [_rows.to_team(row) for row in rows]
+
+    def delete_team(self, name: TeamId) -> None:
+        """Forget a team together with its master and agent records (remove what runs
+        first). Its hook events, builds and pool decisions are kept as history."""
+        with self._write() as conn:
+            cursor = conn.execute("DELETE FROM teams WHERE name = ?", (name,))
+            if cursor.rowcount == 0:
+                raise NotFoundError("no such team", where=f"team {name}")
+
+    # -- masters ----------------------------------------------------------------------
+
+    def put_master(
+        self,
+        team: TeamId,
+        *,
+        image: str,
+        state: MasterState,
+        previous_image: str | None = None,
+        url: str | None = None,
+        runtime_id: str | None = None,
+        admin_user: str | None = None,
+    ) -> MasterRecord:
+        """Record (or wholly replace) the master of ``team``, which must exist."""
+        now = self._clock()
+        with self._write() as conn:
+            _rows.get_team(conn, team)
+            conn.execute(
+                f"INSERT OR REPLACE INTO masters ({_rows.MASTER_COLUMNS})"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (team, image, previous_image, url, runtime_id, state.value, admin_user, now),
+            )
+            return _rows.get_master(conn, team)
+
+    def get_master(self, team: TeamId) -> MasterRecord:
+        """The master of ``team``; :class:`NotFoundError` if none is recorded."""
+        with self._read() as conn:
+            return _rows.get_master(conn, team)
+
+    def list_masters(self, *, states: Collection[MasterState] | None = None) -> list[MasterRecord]:
+        """All masters (only those in ``states`` if given), by team."""
+        sql = f"SELECT {_rows.MASTER_COLUMNS} FROM masters"
+        params: list[Any] = []
+        if states is not None:
+            sql += f" WHERE state IN ({_rows.marks(states)})"
+            params += [s.value for s in states]
+        with self._read() as conn:
+            return [_rows.to_master(row) for row in conn.execute(sql + " ORDER BY team", params)]
+
+    # -- agents -----------------------------------------------------------------------
+
+    def put_agent(
+        self,
+        node_name: NodeName,
+        *,
+        team: TeamId,
+        label: Label,
+        agent_class: AgentClass,
+        state: AgentState,
+        runtime_id: str | None = None,
+        queue_id: int | None = None,
+    ) -> AgentRecord:
+        """Record (or replace) an agent of ``team``, which must exist; ``created_at`` is
+        kept on replace."""
+        now = self._clock()
+        with self._write() as conn:
+            _rows.get_team(conn, team)
+            conn.execute(
+                f"INSERT INTO agents ({_rows.AGENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (node_name) DO UPDATE SET team = excluded.team,"
+                " label = excluded.label, agent_class = excluded.agent_class,"
+                " runtime_id = excluded.runtime_id, state = excluded.state,"
+                " queue_id = excluded.queue_id, updated_at = excluded.updated_at",
+                (
+                    node_name,
+                    team,
+                    label,
+                    agent_class.value,
+                    runtime_id,
+                    state.value,
+                    queue_id,
+                    now,
+                    now,
+                ),
+            )
+            return _rows.get_agent(conn, node_name)
+
+    def get_agent(self, node_name: NodeName) -> AgentRecord:
+        """The agent ``node_name``; :class:`NotFoundError` if none is recorded."""
+        with self._read() as conn:
+            return _rows.get_agent(conn, node_name)
+
+    def set_agent_state(self, node_name: NodeName, state: AgentState) -> AgentRecord:
+        """Change an agent's state; :class:`NotFoundError` if it is not recorded."""
+        now = self._clock()
+        with self._write() as conn:
+            cursor = conn.execute(
+                "UPDATE agents SET state = ?, updated_at = ? WHERE node_name = ?",
+                (state.value, now, node_name),
+            )
+            if cursor.rowcount == 0:
+                raise NotFoundError("no such agent", where=f"agent {node_name}")
+            return _rows.get_agent(conn, node_name)
+
+    def list_agents(
+        self,
+        *,
+        team: TeamId | None = None,
+        label: Label | None = None,
+        states: Collection[AgentState] | None = None,
+        agent_class: AgentClass | None = None,
+    ) -> list[AgentRecord]:
+        """Agents matching every filter given, oldest first."""
+        where: list[str] = []
+        params: list[Any] = []
+        if team is not None:
+            where.append("team = ?")
+            params.append(team)
+        if label is not None:
+            where.append("label = ?")
+            params.append(label)
+        if states is not None:
+            where.append(f"state IN ({_rows.marks(states)})")
+            params += [s.value for s in states]
+        if agent_class is not None:
+            where.append("agent_class = ?")
+            params.append(agent_class.value)
+        sql = f"SELECT {_rows.AGENT_COLUMNS} FROM agents"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY created_at, node_name"
+        with self._read() as conn:
+            return [_rows.to_agent(row) for row in conn.execute(sql, params)]
+
+    def delete_agent(self, node_name: NodeName) -> None:
+        """Forget an agent; :class:`NotFoundError` if it is not recorded."""
+        with self._write() as conn:
+            cursor = conn.execute("DELETE FROM agents WHERE node_name = ?", (node_name,))
+            if cursor.rowcount == 0:
+                raise NotFoundError("no such agent", where=f"agent {node_name}")
