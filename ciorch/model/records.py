@@ -13,6 +13,7 @@ __all__ = [
     "AgentState",
     "BuildRecord",
     "BuildResult",
+    "Credential",
     "HookEvent",
     "HookState",
     "JobName",
@@ -25,7 +26,7 @@ __all__ = [
     "TeamRecord",
 ]
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NewType
 
@@ -233,3 +234,12 @@ class PoolDecision:
     desired: int
     #: why, in a few words
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """The admin user ciorch made on a team's master. ``secret`` is never logged."""
+
+    team: TeamId
+    username: str
+    secret: str = field(repr=False)

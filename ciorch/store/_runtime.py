@@ -12,6 +12,7 @@ from ciorch.model import (
     AgentClass,
     AgentRecord,
     AgentState,
+    Credential,
     Label,
     MasterRecord,
     MasterState,
@@ -100,6 +101,30 @@ class RuntimeState(StoreBase):
             params += [s.value for s in states]
         with self._read() as conn:
             return [_rows.to_master(row) for row in conn.execute(sql + " ORDER BY team", params)]
+
+    # -- credentials ------------------------------------------------------------------
+
+    def put_credential(self, team: TeamId, *, username: str, secret: str) -> Credential:
+        """Record (or replace) the admin credential of ``team``'s master."""
+        now = self._clock()
+        with self._write() as conn:
+            _rows.get_team(conn, team)
+            conn.execute(
+                "INSERT OR REPLACE INTO credentials (team, username, secret, created_at)"
+                " VALUES (?, ?, ?, ?)",
+                (team, username, secret, now),
+            )
+        return Credential(team, username, secret)
+
+    def get_credential(self, team: TeamId) -> Credential:
+        """The admin credential of ``team``'s master; NotFoundError when none."""
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT team, username, secret FROM credentials WHERE team = ?", (team,)
+            ).fetchone()
+        if row is None:
+            raise NotFoundError("no credential recorded", where=f"master of team {team}")
+        return Credential(TeamId(row["team"]), row["username"], row["secret"])
 
     # -- agents -----------------------------------------------------------------------
 

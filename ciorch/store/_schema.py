@@ -108,7 +108,19 @@ CREATE TABLE pool_decisions (
 CREATE INDEX pool_decisions_by_pool ON pool_decisions (team, label, at);
 """
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, _V1),)
+# v2: each team master's admin credential. The secret is kept here (the file is made
+# readable by its owner only) so ciorch can always reach the masters it made; it is
+# never logged, and shown to the operator once, at onboarding.
+_V2 = """
+CREATE TABLE credentials (
+    team       TEXT PRIMARY KEY REFERENCES teams(name) ON DELETE CASCADE,
+    username   TEXT NOT NULL,
+    secret     TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[Migration, ...] = (Migration(1, _V1), Migration(2, _V2))
 """Every forward migration, in order; never edit a released one, append a new one."""
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 __all__ = ["Store"]
 
+import os
 import time
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from os import PathLike, fspath
 
 from ciorch.store._history import History
@@ -35,6 +37,11 @@ class Store(RuntimeState, History):
         a SQLite database, or has a newer schema than ``migrations`` know."""
         where = fspath(path)
         check_migrations(migrations, where)
+        if where != ":memory:" and not os.path.exists(where):
+            # The store holds the masters' admin credentials: owner-only from birth.
+            # (A folder that does not exist is left to connect() to report.)
+            with suppress(OSError):
+                os.close(os.open(where, os.O_CREAT | os.O_WRONLY, 0o600))
         conn = connect(where, busy_timeout)
         try:
             migrate(conn, where, migrations, clock)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -293,3 +294,19 @@ def test_missing_objects_raise_not_found_naming_them(
         call(store)
     assert caught.value.where == where
     assert store.list_teams() == []  # and a failed write wrote nothing
+
+
+def test_credentials_round_trip_and_file_is_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    with Store.open(path) as store:
+        store.upsert_team(TeamId("a"), spec_json="{}", spec_digest="d", source="a.yaml")
+        with pytest.raises(NotFoundError):
+            store.get_credential(TeamId("a"))
+        store.put_credential(TeamId("a"), username="ciorch-admin", secret="s3cret")
+        cred = store.get_credential(TeamId("a"))
+        assert (cred.username, cred.secret) == ("ciorch-admin", "s3cret")
+        assert "s3cret" not in repr(cred)
+        store.delete_team(TeamId("a"))
+        with pytest.raises(NotFoundError):
+            store.get_credential(TeamId("a"))
+    assert (path.stat().st_mode & 0o777) == 0o600
