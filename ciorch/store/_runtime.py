@@ -126,6 +126,30 @@ class RuntimeState(StoreBase):
             raise NotFoundError("no credential recorded", where=f"master of team {team}")
         return Credential(TeamId(row["team"]), row["username"], row["secret"])
 
+    # -- managed jobs ---------------------------------------------------------------
+
+    def managed_jobs(self, team: TeamId) -> dict[str, str]:
+        """``{job name: digest of the config.xml ciorch last sent}`` for ``team``."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT name, digest FROM managed_jobs WHERE team = ? ORDER BY name", (team,)
+            ).fetchall()
+        return {row["name"]: row["digest"] for row in rows}
+
+    def set_managed_job(self, team: TeamId, name: str, digest: str | None) -> None:
+        """Record what ciorch sent for job ``name``; ``None`` forgets the job."""
+        now = self._clock()
+        with self._write() as conn:
+            if digest is None:
+                conn.execute("DELETE FROM managed_jobs WHERE team = ? AND name = ?", (team, name))
+                return
+            _rows.get_team(conn, team)
+            conn.execute(
+                "INSERT OR REPLACE INTO managed_jobs (team, name, digest, updated_at)"
+                " VALUES (?, ?, ?, ?)",
+                (team, name, digest, now),
+            )
+
     # -- agents -----------------------------------------------------------------------
 
     def put_agent(

@@ -108,7 +108,10 @@ CREATE TABLE pool_decisions (
 CREATE INDEX pool_decisions_by_pool ON pool_decisions (team, label, at);
 """
 
-# v2: each team master's admin credential. The secret is kept here (the file is made
+# v2: each team master's admin credential, and the jobs ciorch made on it with the
+# digest of the config.xml it last sent (Jenkins rewrites config.xml as it saves it,
+# so "unchanged" is judged against what ciorch sent, not what Jenkins answers).
+# The credential: The secret is kept here (the file is made
 # readable by its owner only) so ciorch can always reach the masters it made; it is
 # never logged, and shown to the operator once, at onboarding.
 _V2 = """
@@ -117,6 +120,13 @@ CREATE TABLE credentials (
     username   TEXT NOT NULL,
     secret     TEXT NOT NULL,
     created_at REAL NOT NULL
+);
+CREATE TABLE managed_jobs (
+    team       TEXT NOT NULL REFERENCES teams(name) ON DELETE CASCADE,
+    name       TEXT NOT NULL,
+    digest     TEXT NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (team, name)
 );
 """
 

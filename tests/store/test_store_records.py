@@ -310,3 +310,17 @@ def test_credentials_round_trip_and_file_is_owner_only(tmp_path: Path) -> None:
         with pytest.raises(NotFoundError):
             store.get_credential(TeamId("a"))
     assert (path.stat().st_mode & 0o777) == 0o600
+
+
+def test_managed_jobs_follow_their_team(store: Store) -> None:
+    store.upsert_team(A, spec_json="{}", spec_digest="d", source="a.yaml")
+    store.set_managed_job(A, "build", "d1")
+    store.set_managed_job(A, "test", "d2")
+    store.set_managed_job(A, "build", "d3")
+    assert store.managed_jobs(A) == {"build": "d3", "test": "d2"}
+    store.set_managed_job(A, "test", None)
+    assert store.managed_jobs(A) == {"build": "d3"}
+    with pytest.raises(NotFoundError):
+        store.set_managed_job(B, "x", "d")
+    store.delete_team(A)
+    assert store.managed_jobs(A) == {}
