@@ -6,18 +6,21 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import urllib.request
 from dataclasses import replace
 from typing import Any
 
 import pytest
 
+from ciorch.adapters.marathon_runtime import MarathonRuntime
 from ciorch.adapters.runtime import Runtime, wait_for_service
-from ciorch.errors import PermanentError
+from ciorch.errors import CiorchError, PermanentError, TemporaryError
 from ciorch.model.runtime import (
     LABEL_KIND,
     LABEL_NODE,
     LABEL_OWNER,
+    LABEL_SERVICE,
     LABEL_TEAM,
     LABEL_TEMPLATE,
     ContainerSpec,
@@ -73,10 +76,49 @@ def running(runtime: Runtime, sid: str, n: int) -> Service | None:
     )
 
 
+def construct(runtime: Runtime) -> str:
+    """Python that builds the same kind of runtime, for a fresh process (owner in argv[1])."""
+    if isinstance(runtime, MarathonRuntime):
+        return (
+            "from ciorch.adapters.marathon_runtime import MarathonRuntime\n"
+            f"rt = MarathonRuntime({runtime.url!r}, owner=sys.argv[1])\n"
+        )
+    return "from ciorch.adapters.docker_runtime import DockerRuntime\nrt = DockerRuntime(owner=sys.argv[1])\n"
+
+
+def container_of(runtime: Runtime, docker_client: Any, node: str) -> Any:
+    """The running container of one-off ``node``, found by ciorch's labels (on Marathon
+    the task starts after ``run_oneoff`` returns)."""
+    labels = [f"{LABEL_OWNER}={runtime.owner}", f"{LABEL_NODE}={node}"]
+    deadline = time.monotonic() + 30
+    while True:
+        found = docker_client.containers.list(filters={"label": labels, "status": "running"})
+        if found:
+            return found[0]
+        assert time.monotonic() < deadline, f"no running container for {node}"
+        time.sleep(0.1)
+
+
+def start_oneoff(runtime: Runtime, spec: ContainerSpec) -> None:
+    """Start a one-off and see it run, or fail. Docker starts the container inside
+    ``run_oneoff``, so a failure to start is its PermanentError. Marathon returns once
+    the app exists and the task fails on the agent later: ``wait_oneoff`` reports
+    Marathon's lastTaskFailure (a TemporaryError: Marathon relaunches after a backoff);
+    the caller (the engine) then stops the one-off, which leaves nothing behind."""
+    if not isinstance(runtime, MarathonRuntime):
+        runtime.run_oneoff(spec)
+        return
+    agent = runtime.run_oneoff(spec)
+    try:
+        runtime.wait_oneoff(agent.id, timeout=30)
+    finally:
+        runtime.stop_oneoff(agent.id)
+
+
 def test_service_create_scale_and_delete(runtime: Runtime, team: str, base_image: str) -> None:
-    service = runtime.ensure_service(pool_spec(team, base_image, 2))
-    assert service.id == runtime.service_id(team, "pool-test-php")
-    service = running(runtime, service.id, 2)
+    created = runtime.ensure_service(pool_spec(team, base_image, 2))
+    assert created.id == runtime.service_id(team, "pool-test-php")
+    service = running(runtime, created.id, 2)
     assert service is not None
     assert service.instances == 2
     assert all(t.labels[LABEL_TEAM] == team for t in service.tasks)
@@ -124,12 +166,12 @@ def test_listing_by_labels_from_a_fresh_process(
     runtime: Runtime, team: str, base_image: str
 ) -> None:
     runtime.run_oneoff(agent_spec(team, base_image, "n-1"))
-    runtime.ensure_service(pool_spec(team, base_image, 2))
+    sid = runtime.ensure_service(pool_spec(team, base_image, 2)).id
+    running(runtime, sid, 2)  # on Marathon the tasks come after ensure_service returns
     script = (
         "import json, sys\n"
-        "from ciorch.adapters.docker_runtime import DockerRuntime\n"
-        "rt = DockerRuntime(owner=sys.argv[1])\n"
-        "print(json.dumps(sorted([i.labels['ciorch.kind'], i.labels.get('ciorch.node', '')]"
+        + construct(runtime)
+        + "print(json.dumps(sorted([i.labels['ciorch.kind'], i.labels.get('ciorch.node', '')]"
         " for i in rt.list_instances({'ciorch.team': sys.argv[2]}))))\n"
     )
     out = subprocess.run(
@@ -145,7 +187,7 @@ def test_listing_by_labels_from_a_fresh_process(
 def test_limits_are_applied(
     runtime: Runtime, team: str, base_image: str, docker_client: Any
 ) -> None:
-    agent = runtime.run_oneoff(
+    runtime.run_oneoff(
         agent_spec(
             team,
             base_image,
@@ -156,7 +198,8 @@ def test_limits_are_applied(
             user="65534:65534",
         )
     )
-    attrs = docker_client.containers.get(agent.id).attrs
+    container = container_of(runtime, docker_client, "limits-1")
+    attrs = container.attrs
     host = attrs["HostConfig"]
     assert host["NetworkMode"] == "host"
     assert host["NanoCpus"] == 500_000_000
@@ -169,7 +212,7 @@ def test_limits_are_applied(
     assert attrs["Config"]["User"] == "65534:65534"
     assert attrs["Config"]["Labels"][LABEL_OWNER] == runtime.owner
     # and the kernel really enforces them, read from inside the container
-    result = docker_client.containers.get(agent.id).exec_run(
+    result = container.exec_run(
         [
             "sh",
             "-c",
@@ -186,15 +229,22 @@ def test_limits_are_applied(
 
 
 def test_missing_image_is_a_clear_error(runtime: Runtime, team: str) -> None:
-    with pytest.raises(PermanentError, match=r"image ciorch/no-such-image:1 does not exist"):
-        runtime.run_oneoff(agent_spec(team, "ciorch/no-such-image:1", "n-2"))
+    expected: tuple[type[CiorchError], str] = (
+        (TemporaryError, r"not running: .*ciorch/no-such-image:1")
+        if runtime.kind == "marathon"
+        else (PermanentError, r"image ciorch/no-such-image:1 does not exist")
+    )
+    with pytest.raises(expected[0], match=expected[1]):
+        start_oneoff(runtime, agent_spec(team, "ciorch/no-such-image:1", "n-2"))
     assert runtime.list_instances({LABEL_TEAM: team}) == []
 
 
 def test_failed_start_leaves_nothing_behind(runtime: Runtime, team: str, base_image: str) -> None:
-    with pytest.raises(PermanentError):
-        runtime.run_oneoff(
-            agent_spec(team, base_image, "n-3", args=(), entrypoint=("/no/such/binary",))
+    expected = TemporaryError if runtime.kind == "marathon" else PermanentError
+    with pytest.raises(expected, match="/no/such/binary"):
+        start_oneoff(
+            runtime,
+            agent_spec(team, base_image, "n-3", args=(), entrypoint=("/no/such/binary",)),
         )
     assert runtime.list_instances({LABEL_TEAM: team}) == []
 
@@ -237,7 +287,14 @@ def healthy(runtime: Runtime, sid: str, image_marker: str) -> Service:
     service = wait_for_service(
         runtime,
         sid,
-        lambda s: s is not None and s.healthy == 1 and s.tasks[0].labels.get("m") == image_marker,
+        # not deploying: on Marathon labels are the app's, so the old task of an upgrade
+        # carries the new marker until the upgrade's deployment ends
+        lambda s: (
+            s is not None
+            and s.healthy == 1
+            and not s.deploying
+            and s.tasks[0].labels.get("m") == image_marker
+        ),
         timeout=30,
         interval=0.2,
         what="healthy master",
@@ -268,11 +325,31 @@ def test_master_with_port_volume_and_health(
         assert answer.read() == b"v1\n"
 
     runtime.delete_service(sid)
-    assert docker_client.volumes.get(f"ciorch-{team}-jenkins-home") is not None
+    assert runtime.get_service(sid) is None
+    assert len(jenkins_home_volumes(runtime, docker_client, team)) == 1
     runtime.ensure_service(upgraded)
-    healthy(runtime, sid, "v2")
+    back = healthy(runtime, sid, "v2")
+    with urllib.request.urlopen(f"http://127.0.0.1:{back.port}/v1.txt", timeout=5) as answer:
+        assert answer.read() == b"v1\n"
     runtime.delete_service(sid, purge_volume=True)
-    assert docker_client.volumes.list(filters={"name": f"ciorch-{team}-jenkins-home"}) == []
+    wait_for_volumes(runtime, docker_client, team, 0)
+
+
+def jenkins_home_volumes(runtime: Runtime, docker_client: Any, team: str) -> list[Any]:
+    """Docker: the named volume. Marathon (emulator): the Docker volume standing for the
+    master app's local persistent volume, found by ciorch's labels."""
+    if runtime.kind == "marathon":
+        labels = [f"{LABEL_TEAM}={team}", f"{LABEL_SERVICE}=master"]
+        return list(docker_client.volumes.list(filters={"label": labels}))
+    return list(docker_client.volumes.list(filters={"name": f"ciorch-{team}-jenkins-home"}))
+
+
+def wait_for_volumes(runtime: Runtime, docker_client: Any, team: str, count: int) -> None:
+    """Marathon destroys a deleted app's volumes once its tasks are gone: not at once."""
+    deadline = time.monotonic() + 15
+    while len(found := jenkins_home_volumes(runtime, docker_client, team)) != count:
+        assert time.monotonic() < deadline, f"volumes: {[v.name for v in found]}"
+        time.sleep(0.1)
 
 
 def test_unhealthy_master_is_reported(runtime: Runtime, team: str, python_image: str) -> None:
@@ -282,7 +359,8 @@ def test_unhealthy_master_is_reported(runtime: Runtime, team: str, python_image:
     service = wait_for_service(
         runtime,
         sid,
-        lambda s: s is not None and s.tasks[0].state is InstanceState.UNHEALTHY,
+        # any task: on Marathon a task failing its checks is killed and relaunched
+        lambda s: s is not None and any(t.state is InstanceState.UNHEALTHY for t in s.tasks),
         timeout=30,
         interval=0.2,
     )

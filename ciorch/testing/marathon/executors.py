@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import urllib.error
 import urllib.request
@@ -86,6 +87,68 @@ class TaskExecutor(Protocol):
 
 
 HealthFunction = Callable[[TaskSpec, Json], bool]
+
+# Where Mesos mounts a task's sandbox in a Docker container.
+SANDBOX = "/mnt/mesos/sandbox"
+
+
+def _size(text: str) -> int:
+    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
+    text = text.strip().lower().removesuffix("b")
+    if text and text[-1] in units:
+        return int(float(text[:-1]) * units[text[-1]])
+    return int(text)
+
+
+def docker_options(parameters: list[Json]) -> dict[str, Any]:
+    """``container.docker.parameters`` as docker-py ``containers.create`` arguments:
+    Mesos' Docker containerizer passes each one as ``--key=value`` to ``docker run``,
+    so a key may repeat (``cap-drop``, ``label``, ``tmpfs``, ``volume``). ``labels``
+    and ``named_volumes`` are returned for the executor to merge. An option the
+    emulator does not know fails the launch, as ``docker run`` fails on an unknown
+    flag. ``env`` is returned for the executor to merge too."""
+    out: dict[str, Any] = {}
+    for parameter in parameters:
+        key, value = str(parameter.get("key", "")), str(parameter.get("value", ""))
+        if key == "pids-limit":
+            out["pids_limit"] = int(value)
+        elif key in ("cap-drop", "cap-add", "security-opt", "dns", "add-host"):
+            out.setdefault(key.replace("-", "_"), []).append(value)
+        elif key == "read-only":
+            out["read_only"] = value.lower() in ("", "true", "1")
+        elif key == "tmpfs":
+            path, _, opts = value.partition(":")
+            out.setdefault("tmpfs", {})[path] = opts
+        elif key in ("user", "u"):
+            out["user"] = value
+        elif key in ("workdir", "w"):
+            out["working_dir"] = value
+        elif key in ("label", "l"):
+            name, _, text = value.partition("=")
+            out.setdefault("labels", {})[name] = text
+        elif key == "entrypoint":
+            out["entrypoint"] = [value]  # docker run takes one word: the executable
+        elif key in ("volume", "v"):
+            parts = value.split(":")
+            if len(parts) < 2:
+                raise LaunchError(f"Failed to launch container: bad volume {value!r}")
+            mode = parts[2] if len(parts) > 2 else "rw"
+            out.setdefault("named_volumes", {})[parts[0]] = {"bind": parts[1], "mode": mode}
+        elif key in ("env", "e"):
+            name, _, text = value.partition("=")
+            out.setdefault("env", {})[name] = text
+        elif key == "memory-swap":
+            out["memswap_limit"] = _size(value)
+        elif key == "shm-size":
+            out["shm_size"] = _size(value)
+        elif key == "hostname":
+            out["hostname"] = value
+        else:
+            raise LaunchError(
+                f"Failed to launch container: docker parameter {key!r} is not supported "
+                "by the emulator"
+            )
+    return out
 
 
 def probe_http(port: int, path: str, timeout: float, ignore_1xx: bool = False) -> tuple[bool, str]:
@@ -171,7 +234,10 @@ class DockerExecutor:
     """Each task is a container: the app's image (``default_image`` for an app without
     a Docker container), ``cmd`` as ``/bin/sh -c cmd`` or ``args`` as the command,
     env (with PORT0...), cpus -> nano_cpus, mem -> mem_limit, the app's labels plus
-    the emulator's, ``network_mode="host"`` always."""
+    the emulator's, ``network_mode="host"`` always; ``container.docker.parameters`` as
+    ``docker run`` flags (:func:`docker_options`) and persistent local volumes as
+    Docker volumes that live as long as the app (:meth:`release`). A container that
+    cannot start is removed before the launch fails."""
 
     def __init__(self, client: Any = None, default_image: str = "local/debian:bookworm") -> None:
         if client is None:
@@ -183,6 +249,7 @@ class DockerExecutor:
         self.emulator_id = ""
         self.containers: dict[str, Any] = {}
         self.specs: dict[str, TaskSpec] = {}
+        self.volumes: set[str] = set()
 
     def bind(self, emulator_id: str) -> None:
         self.emulator_id = emulator_id
@@ -194,6 +261,50 @@ class DockerExecutor:
             return [str(a) for a in app["args"]]
         return None
 
+    def _volume_name(self, app_id: str, container_path: str) -> str:
+        """The Docker volume standing for the persistent volume ``container_path`` of
+        ``app_id`` on this emulator's one agent."""
+        safe = re.sub(r"[^a-zA-Z0-9_.-]", "_", f"{app_id.strip('/')}-{container_path}")
+        return f"mesos-{self.emulator_id}-{safe}"
+
+    def _volumes(self, spec: TaskSpec, labels: Mapping[str, str]) -> dict[str, dict[str, str]]:
+        """``container.volumes`` as Mesos mounts them. A persistent (local) volume is a
+        Docker volume owned by the app: it survives its tasks, is kept while the app
+        exists (scaled to 0 too) and is destroyed with the app (:meth:`release`). Mesos
+        mounts it in the sandbox at its relative ``containerPath``; a host volume whose
+        relative ``hostPath`` names it mounts it at an absolute path (the documented way
+        to give a persistent volume an absolute path). Absolute host paths are bind
+        mounts."""
+        volumes = (spec.app.get("container") or {}).get("volumes", [])
+        persistent: dict[str, str] = {}
+        for volume in volumes:
+            if volume.get("persistent") is not None and volume.get("containerPath"):
+                path = str(volume["containerPath"])
+                name = self._volume_name(spec.app_id, path)
+                if name not in self.volumes:
+                    self.client.volumes.create(
+                        name=name,
+                        labels={**labels, TASK_LABEL: "", "ciorch.marathon.volume": path},
+                    )
+                    self.volumes.add(name)
+                persistent[path] = name
+        out: dict[str, dict[str, str]] = {}
+        aliased: set[str] = set()
+        for volume in volumes:
+            host, target = volume.get("hostPath"), volume.get("containerPath")
+            if not host or not target:
+                continue
+            mode = str(volume.get("mode", "RW")).lower()
+            if str(host) in persistent:
+                out[persistent[str(host)]] = {"bind": str(target), "mode": mode}
+                aliased.add(str(host))
+            elif str(host).startswith("/"):
+                out[str(host)] = {"bind": str(target), "mode": mode}
+        for path, name in persistent.items():
+            if path not in aliased:
+                out[name] = {"bind": f"{SANDBOX}/{path}", "mode": "rw"}
+        return out
+
     def launch(self, spec: TaskSpec) -> None:
         app = spec.app
         docker_part = (app.get("container") or {}).get("docker") or {}
@@ -203,34 +314,64 @@ class DockerExecutor:
             {
                 EMULATOR_LABEL: self.emulator_id,
                 APP_LABEL: spec.app_id,
-                TASK_LABEL: spec.task_id,
             }
         )
         # Docker refuses more CPUs than the host has; Mesos would not offer them either.
         cpus = min(float(app.get("cpus", 1)), float(os.cpu_count() or 1))
-        volumes = {
-            v["hostPath"]: {"bind": v["containerPath"], "mode": str(v.get("mode", "RW")).lower()}
-            for v in (app.get("container") or {}).get("volumes", [])
-            if v.get("hostPath") and v.get("containerPath")
-        }
+        options = docker_options(docker_part.get("parameters") or [])
+        labels.update(options.pop("labels", {}))
+        environment = {**spec.env, **options.pop("env", {})}
+        labels[TASK_LABEL] = spec.task_id
         try:
-            container = self.client.containers.run(
-                image,
-                command=self._command(app),
-                detach=True,
-                network_mode="host",
-                environment=dict(spec.env),
-                labels=labels,
-                nano_cpus=int(cpus * 1e9) if cpus > 0 else None,
-                mem_limit=f"{max(int(app.get('mem', 128)), 6)}m",
-                privileged=bool(docker_part.get("privileged", False)),
-                volumes=volumes or None,
-                name="mesos-" + spec.task_id.replace("/", "_"),
-            )
+            volumes = self._volumes(spec, {k: v for k, v in labels.items() if k != TASK_LABEL})
+            for name, bind in options.pop("named_volumes", {}).items():
+                volumes[name] = bind
+            kwargs: dict[str, Any] = {
+                "command": self._command(app),
+                "network_mode": "host",
+                "environment": environment,
+                "labels": labels,
+                "nano_cpus": int(cpus * 1e9) if cpus > 0 else None,
+                "mem_limit": f"{max(int(app.get('mem', 128)), 6)}m",
+                "privileged": bool(docker_part.get("privileged", False)),
+                "volumes": volumes or None,
+                "name": "mesos-" + spec.task_id.replace("/", "_"),
+                **options,
+            }
+            try:
+                container = self.client.containers.create(image, **kwargs)
+            except Exception as exc:
+                if type(exc).__name__ != "ImageNotFound":
+                    raise
+                # forcePullImage false: Mesos pulls only an image the agent lacks.
+                try:
+                    self.client.images.pull(image)
+                except Exception as pull:
+                    raise LaunchError(
+                        f"Failed to launch container: Failed to run 'docker pull {image}': {pull}"
+                    ) from pull
+                container = self.client.containers.create(image, **kwargs)
+        except LaunchError:
+            raise
         except Exception as exc:  # docker.errors.* (image missing, bad options)
+            raise LaunchError(f"Failed to launch container: {exc}") from exc
+        try:
+            container.start()
+        except Exception as exc:  # the entrypoint cannot run: nothing is left behind
+            with contextlib.suppress(Exception):
+                container.remove(force=True, v=True)
             raise LaunchError(f"Failed to launch container: {exc}") from exc
         self.containers[spec.task_id] = container
         self.specs[spec.task_id] = spec
+
+    def release(self, app_id: str) -> None:
+        """The app is gone: destroy its persistent volumes (Marathon destroys the
+        volumes and unreserves the resources of a deleted resident app)."""
+        prefix = self._volume_name(app_id, "")
+        for name in [n for n in self.volumes if n.startswith(prefix)]:
+            with contextlib.suppress(Exception):  # already gone
+                self.client.volumes.get(name).remove(force=True)
+            self.volumes.discard(name)
 
     def poll(self) -> dict[str, TaskStatus]:
         found = self.client.containers.list(
@@ -288,5 +429,15 @@ class DockerExecutor:
         for container in found:
             with contextlib.suppress(Exception):
                 container.remove(force=True, v=True)
+        try:
+            volumes = self.client.volumes.list(
+                filters={"label": f"{EMULATOR_LABEL}={self.emulator_id}"}
+            )
+        except Exception:
+            volumes = []
+        for volume in volumes:
+            with contextlib.suppress(Exception):
+                volume.remove(force=True)
         self.containers.clear()
         self.specs.clear()
+        self.volumes.clear()

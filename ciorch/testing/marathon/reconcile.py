@@ -9,6 +9,9 @@ Simplification (documented Marathon behaviour, reduced): a restart (config chang
 starts all new tasks first and kills the old ones once the new ones are ready, whatever
 the upgradeStrategy says; scale-down kills the youngest tasks first (killSelection
 OLDEST_FIRST kills the oldest); the launch backoff is reset only by a config change.
+A resident app (local persistent volumes) is the exception: its old tasks are killed
+before new ones launch, the new ones get the reserved host ports again, and its volumes
+are released to the executor once the app and its tasks are gone.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Any
 
 from .deployments import STOP
 from .executors import LaunchError, TaskExecutor, TaskStatus
-from .state import MarathonState
+from .state import MarathonState, is_resident
 from .tasks import KILLING, RUNNING, STAGING, AppRecord, Task
 
 __all__ = ["Reconciler"]
@@ -45,6 +48,9 @@ class Reconciler:
         self.health_deadline = health_deadline
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._resident: set[str] = set()
+        """Apps whose persistent volumes exist: released once the app and its tasks
+        are gone."""
 
     def start(self) -> None:
         self._stop.clear()
@@ -79,6 +85,14 @@ class Reconciler:
                 launch_errors[task.id] = str(exc)
         for task_id in kills:
             self.executor.kill(task_id)
+        release = getattr(self.executor, "release", None)
+        if release is not None:
+            with self.state.lock:
+                gone = {t.app_id for t in self.state.tasks.values()} | set(self.state.apps)
+                released = self._resident - gone
+                self._resident -= released
+            for app_id in sorted(released):
+                release(app_id)
         results = [
             (task, index, self.executor.check_health(task.spec, check))
             for task, index, check in probes
@@ -152,6 +166,17 @@ class Reconciler:
         old = [t for t in mine if t.config_version != record.config_version]
         launches: list[Task] = []
         wanted = record.instances
+        if is_resident(record.definition):
+            self._resident.add(record.app_id)
+            if old:
+                # A resident task runs on its reservation (volume, ports): the old
+                # task must go before the new one can launch (Marathon requires
+                # maximumOverCapacity 0 for resident apps).
+                for stale in old:
+                    stale.state = KILLING
+                    if stale.launched:
+                        kills.append(stale.id)
+                return launches
         if len(current) < wanted and now >= record.backoff_until:
             for _ in range(wanted - len(current)):
                 task = state.new_task(record, now)

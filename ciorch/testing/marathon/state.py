@@ -22,13 +22,20 @@ from .executors import TaskSpec
 from .selectors import LabelSelector
 from .tasks import KILLING, RUNNING, STAGING, AppRecord, Health, Task
 
-__all__ = ["MarathonState"]
+__all__ = ["MarathonState", "is_resident"]
 
 Json = dict[str, Any]
 
 
 def _app_missing(app_id: str) -> ApiError:
     return ApiError(404, {"message": f"App '{app_id}' does not exist"})
+
+
+def is_resident(definition: Json) -> bool:
+    """An app with local persistent volumes: its tasks keep their reservation (volume
+    and host ports) across restarts and upgrades."""
+    volumes = (definition.get("container") or {}).get("volumes") or []
+    return any(v.get("persistent") is not None for v in volumes)
 
 
 def _port_free(port: int) -> bool:
@@ -142,6 +149,7 @@ class MarathonState:
         record = AppRecord(request=request, definition=definition)
         if old is not None:
             record.last_failure = old.last_failure
+            record.extra = old.extra
             if kind == SCALE:
                 record.failures, record.backoff_until = old.failures, old.backoff_until
         self.apps[app_id] = record
@@ -404,8 +412,11 @@ class MarathonState:
         definition = record.definition
         port_defs = definition.get("portDefinitions", [])
         used = {p for t in self.tasks.values() for p in t.ports}
+        reserved = [int(p) for p in record.extra.get("reserved_ports", [])]
         if definition.get("requirePorts"):
             ports = [int(p["port"]) for p in port_defs]
+        elif reserved and len(reserved) == len(port_defs) and not set(reserved) & used:
+            ports = reserved  # a resident task's reserved ports
         else:
             ports = []
             for candidate in range(*self.host_ports):
@@ -415,6 +426,8 @@ class MarathonState:
                     ports.append(candidate)
             if len(ports) < len(port_defs):
                 return None
+        if is_resident(definition):
+            record.extra["reserved_ports"] = list(ports)
         self._seq += 1
         name = record.app_id.strip("/").replace("/", "_")
         task_id = f"{name}.{uuid.uuid4()}"
