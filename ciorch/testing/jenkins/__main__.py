@@ -1,0 +1,57 @@
+"""``python -m ciorch.testing.jenkins --port N --admin USER:TOKEN [--quiet-period S]``.
+
+Serves until SIGTERM or SIGINT, then stops cleanly. Faults can be flipped on the running
+process through ``POST /ciorch-admin/faults`` (see the package docstring).
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from types import FrameType
+
+from .emulator import JenkinsEmulator
+
+__all__ = ["main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ciorch.testing.jenkins")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--admin", default="admin:token", help="USER:TOKEN")
+    parser.add_argument("--quiet-period", type=float, default=0.0)
+    parser.add_argument("--root-url", default=None)
+    parser.add_argument("--built-in-executors", type=int, default=0)
+    parser.add_argument("--agent-timeout", type=float, default=5.0)
+    args = parser.parse_args(argv)
+    user, sep, token = args.admin.partition(":")
+    if not sep or not user or not token:
+        parser.error("--admin must be USER:TOKEN")
+    emulator = JenkinsEmulator(
+        (user, token),
+        quiet_period=args.quiet_period,
+        root_url=args.root_url,
+        port=args.port,
+        built_in_executors=args.built_in_executors,
+        agent_timeout=args.agent_timeout,
+    )
+    done = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        done.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    emulator.start()
+    print(f"Jenkins emulator listening on {emulator.url}", flush=True)
+    try:
+        done.wait()
+    finally:
+        emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
