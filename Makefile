@@ -48,7 +48,7 @@ base-image: ## local/debian:bookworm by debootstrap + docker import (skipped whe
 # Images. Tags: $(IMAGE_PREFIX)/<name>:<version> and :latest, where <version> is ciorch's
 # __version__ plus the short git revision (0.1.0-g1a2b3c4; -dirty when tracked files differ
 # from HEAD). Every build gets OCI labels and a fresh ciorch.guid (images/README.md).
-.PHONY: master-image push lint-images
+.PHONY: master-image master-emulator-image push lint-images
 IMAGE_PREFIX ?= ciorch
 AGENT_ENVS ?= java-maven php go python
 IMAGE_VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"$$/\1/p' ciorch/__init__.py)-g$(shell git rev-parse --short=7 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD -- 2>/dev/null || echo -dirty)
@@ -121,6 +121,10 @@ master-image: base-image ## the Jenkins master image (needs the Jenkins distribu
 	  --build-arg JENKINS_VERSION=$(JENKINS_VERSION) --build-arg JENKINS_SHA256=$(JENKINS_SHA256) \
 	  --build-arg JENKINS_WAR_URL=$(JENKINS_WAR_URL) \
 	  --build-arg PLUGIN_CLI_VERSION=$(PLUGIN_CLI_VERSION) --build-arg PLUGIN_CLI_SHA256=$(PLUGIN_CLI_SHA256)
+
+master-emulator-image: base-image ## the stand-in master that runs the Jenkins emulator (tests, demos)
+	@$(BUILD_IMAGE_FN); \
+	build_image master-emulator . --build-arg BASE_IMAGE=$(BASE_IMAGE)
 
 push: ## tag and push every built image to REGISTRY=host:port (its version tag and :latest)
 	@test -n "$(REGISTRY)" || { echo "Error: set REGISTRY=host:port, e.g. make push REGISTRY=127.0.0.1:5000" >&2; exit 2; }

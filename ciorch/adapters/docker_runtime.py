@@ -360,7 +360,8 @@ class DockerRuntime:
             where=self._where,
         )
 
-    def ensure_service(self, spec: ServiceSpec) -> Service:
+    def ensure_service(self, spec: ServiceSpec, *, force: bool = False) -> Service:
+        # ``force`` has nothing to override here: Docker changes happen synchronously.
         c = spec.container
         sid = self.service_id(c.team, c.name)
         spec_json = _spec_to_json(replace(spec, instances=0))

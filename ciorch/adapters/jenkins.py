@@ -82,6 +82,19 @@ class JenkinsClient:
             self._server.get_whoami()
             return str(self._server.get_version())
 
+    def apply_casc(self, document: str) -> None:
+        """POST a Configuration-as-Code document to the configuration-as-code plugin's
+        /configuration-as-code/apply (it reads the YAML from the request body)."""
+        with self._translate("configuration-as-code apply"):
+            self._server.jenkins_open(
+                requests.Request(
+                    "POST",
+                    f"{self.url}/configuration-as-code/apply",
+                    data=document.encode("utf-8"),
+                    headers={"Content-Type": "application/x-yaml"},
+                )
+            )
+
     # ------------------------------------------------------------ jobs
 
     def jobs(self) -> dict[str, JobInfo]:

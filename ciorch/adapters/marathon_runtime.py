@@ -47,6 +47,7 @@ from __future__ import annotations
 __all__ = ["MarathonRuntime", "app_definition", "oneoff_definition"]
 
 import json
+import logging
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -279,6 +280,9 @@ class MarathonRuntime:
         self._client: Any = marathon_compat.client(
             url, username=username, password=password, timeout=timeout
         )
+        # The client logs every non-2xx answer (a 404 on a lookup, a 409 being waited out)
+        # at ERROR; this adapter translates and reports them itself.
+        logging.getLogger("marathon").setLevel(logging.CRITICAL)
 
     def close(self) -> None:
         self._client.session.close()
@@ -457,9 +461,10 @@ class MarathonRuntime:
 
     # ------------------------------------------------------------ services
 
-    def _put(self, app_id: str, definition: Json) -> None:
+    def _put(self, app_id: str, definition: Json, *, force: bool = False) -> None:
         """Create the app or change it (the whole definition: see the module
-        docstring); a 409 while it deploys is waited out."""
+        docstring); a 409 while it deploys is waited out, unless ``force`` replaces the
+        running deployment (a rollback of one that will never finish)."""
 
         def call() -> None:
             existing = self._get_app(app_id)
@@ -472,15 +477,15 @@ class MarathonRuntime:
                     if not isinstance(exc.__cause__, marathon.exceptions.ConflictError):
                         raise
                     # created meanwhile by another process: update it instead
-            self._client.update_app(app_id, _Definition(definition), force=False)
+            self._client.update_app(app_id, _Definition(definition), force=force)
 
         self._unlocked(app_id, call)
 
-    def ensure_service(self, spec: ServiceSpec) -> Service:
+    def ensure_service(self, spec: ServiceSpec, *, force: bool = False) -> Service:
         c = spec.container
         sid = self.service_id(c.team, c.name)
         definition = app_definition(sid, spec, owner=self.owner, constraints=self.constraints)
-        self._put(sid, definition)
+        self._put(sid, definition, force=force)
         app = self._get_app(sid)
         if app is None:  # deleted in between by someone else
             raise TemporaryError("the app vanished right after it was written", where=sid)

@@ -26,9 +26,11 @@ class Runtime(Protocol):
         """The runtime's id for service ``name`` of ``team``."""
         ...
 
-    def ensure_service(self, spec: ServiceSpec) -> Service:
+    def ensure_service(self, spec: ServiceSpec, *, force: bool = False) -> Service:
         """Create the service, or change it to match ``spec`` (image, env, resources,
-        instance count). Returns at once; use ``wait_for_service`` to wait."""
+        instance count). Returns at once; use ``wait_for_service`` to wait. ``force``
+        replaces a change still in progress instead of waiting for it: only for rolling
+        back a change that will never complete (a master that never became healthy)."""
         ...
 
     def scale_service(self, service_id: str, instances: int) -> Service:

@@ -6,7 +6,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from ciorch.cli import main
 from ciorch.config import load_fleet, validate_paths
 from ciorch.errors import ConfigError
 
@@ -169,6 +171,22 @@ def test_bad_team(tree: Path, changes: list[tuple[str, str]], expected: list[str
     with pytest.raises(ConfigError) as caught:
         load_fleet([Path("teams")])
     assert [str(p) for p in caught.value.problems] == expected
+
+    # Onboarding the bad file stops at validation: the same messages, a non-zero exit,
+    # no runtime contacted and nothing written to the state store.
+    (tree / "ciorch.yaml").write_text(CONTROLLER.replace("  kind: docker", UNREACHABLE))
+    (tree / "templates").mkdir()
+    (tree / "templates" / "php-test.yaml").write_text("[]\n")
+    result = CliRunner().invoke(
+        main, ["-c", "ciorch.yaml", "team", "onboard", "teams/karaoke.yaml"]
+    )
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[1:] == [f"  {line}" for line in expected]
+    assert not (tree / "state").exists()
+
+
+# A Docker engine address where nothing listens: reaching it would fail differently.
+UNREACHABLE = "  kind: docker\n  docker: {base_url: 'tcp://127.0.0.1:1'}"
 
 
 def test_every_problem_is_reported_not_only_the_first(tree: Path) -> None:

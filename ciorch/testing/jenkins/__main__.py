@@ -1,4 +1,4 @@
-"""``python -m ciorch.testing.jenkins --port N --admin USER:TOKEN [--quiet-period S]``.
+"""``python -m ciorch.testing.jenkins --port N --admin USER:TOKEN [--quiet-period S] [--home DIR]``.
 
 Serves until SIGTERM or SIGINT, then stops cleanly. Faults can be flipped on the running
 process through ``POST /ciorch-admin/faults`` (see the package docstring).
@@ -10,6 +10,7 @@ import argparse
 import signal
 import sys
 import threading
+from pathlib import Path
 from types import FrameType
 
 from .emulator import JenkinsEmulator
@@ -25,6 +26,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root-url", default=None)
     parser.add_argument("--built-in-executors", type=int, default=0)
     parser.add_argument("--agent-timeout", type=float, default=5.0)
+    parser.add_argument(
+        "--home",
+        type=Path,
+        default=None,
+        help="JENKINS_HOME: jobs and the applied CasC document are kept here across restarts",
+    )
     args = parser.parse_args(argv)
     user, sep, token = args.admin.partition(":")
     if not sep or not user or not token:
@@ -36,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         built_in_executors=args.built_in_executors,
         agent_timeout=args.agent_timeout,
+        home=args.home,
     )
     done = threading.Event()
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import shutil
 import socket
 import threading
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
+from .casc_api import apply_casc
 from .security import Security
 from .server import Faults, JenkinsApp
 from .state import ApiError, JenkinsState
@@ -67,6 +70,7 @@ class JenkinsEmulator:
         built_in_executors: int = 0,
         left_retention: float = 300.0,
         agent_timeout: float = 5.0,
+        home: Path | None = None,
     ) -> None:
         self.admin = admin
         self.port = port
@@ -78,6 +82,7 @@ class JenkinsEmulator:
             "agent_timeout": agent_timeout,
         }
         self.key = secrets.token_bytes(32)
+        self.home = home
         self.state = self._new_state()
         self.security = Security(
             admin[0], admin[1], admin_password or admin[1] + "-password", secrets.token_bytes(16)
@@ -89,13 +94,55 @@ class JenkinsEmulator:
         self._lock = threading.RLock()
 
     def _new_state(self) -> JenkinsState:
-        return JenkinsState(
+        state = JenkinsState(
             quiet_period=float(self._settings["quiet_period"]),
             built_in_executors=int(self._settings["built_in_executors"]),
             left_retention=float(self._settings["left_retention"]),
             agent_timeout=float(self._settings["agent_timeout"]),
             key=self.key,
         )
+        if self.home is not None:
+            self._load_home(state, self.home)
+        return state
+
+    # ------------------------------------------------------------------ JENKINS_HOME
+    @staticmethod
+    def _job_dir(home: Path, full_name: str) -> Path:
+        """``$JENKINS_HOME/jobs/a/jobs/b`` for job ``a/b``, as Jenkins lays folders out."""
+        path = home
+        for part in full_name.split("/"):
+            path = path / "jobs" / part
+        return path
+
+    def _load_home(self, state: JenkinsState, home: Path) -> None:
+        """Jobs (``jobs/*/config.xml``, folders first) and the last applied CasC document
+        come back from JENKINS_HOME, as on a real controller's restart."""
+        configs = sorted(home.glob("**/config.xml"), key=lambda p: len(p.parts))
+        for config in configs:
+            rel = config.parent.relative_to(home).parts
+            if len(rel) < 2 or rel[0] != "jobs" or any(p != "jobs" for p in rel[0::2]):
+                continue
+            names = rel[1::2]
+            state.create_job("/".join(names[:-1]), names[-1], config.read_text("utf-8"))
+        casc = home / "ciorch-casc.yaml"
+        if casc.is_file():
+            apply_casc(state, casc.read_text("utf-8"))
+
+        def save(full_name: str, xml: str | None) -> None:
+            folder = self._job_dir(home, full_name)
+            if xml is None:
+                shutil.rmtree(folder, ignore_errors=True)
+                return
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = folder / "config.xml.tmp"
+            tmp.write_text(xml, encoding="utf-8")
+            tmp.replace(folder / "config.xml")
+
+        def save_casc(document: str) -> None:
+            casc.write_text(document, "utf-8")
+
+        state.job_listener = save
+        state.casc_listener = save_casc
 
     # ------------------------------------------------------------------ lifecycle
     @property

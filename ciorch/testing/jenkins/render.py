@@ -472,7 +472,7 @@ def render_root(state: JenkinsState, root: str, depth: int) -> dict[str, Any]:
         "nodeDescription": "the Jenkins controller's built-in node",
         "nodeName": "",
         "numExecutors": state.built_in.num_executors,
-        "description": None,
+        "description": state.system_message,
         "jobs": [
             render_job(state, j, root, depth - 1) if depth >= 1 else render_job_ref(j, root)
             for j in state.children("")

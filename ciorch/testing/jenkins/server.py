@@ -19,6 +19,7 @@ from urllib.parse import quote
 from werkzeug.wrappers import Request, Response
 
 from . import agent_api, nodes_api
+from .casc_api import apply_casc
 from .model import Build
 from .render import (
     render_build,
@@ -224,8 +225,26 @@ class JenkinsApp:
             return ctx.json(render_label(self.state, parts[1], ctx.root, ctx.tree_depth()))
         if parts[:3] == ["plugin", "swarm", "createSlave"]:
             return nodes_api.swarm_create(self.state, ctx)
+        if head == "configuration-as-code" and len(parts) == 2:
+            return self.casc_route(ctx, parts[1])
         if parts == ["jnlpJars", "agent.jar"]:
             return Response(b"PK\x05\x06" + b"\0" * 18, content_type="application/java-archive")
+        raise ApiError(404, "Not Found")
+
+    def casc_route(self, ctx: Ctx, action: str) -> Response:
+        """``ConfigurationAsCode.doApply`` / ``doExport`` (both @RequirePOST, Administer)."""
+        if ctx.request.method != "POST":
+            raise ApiError(405, "POST only")
+        if action == "apply":
+            users = apply_casc(self.state, ctx.request.get_data(as_text=True))
+            password = users.get(self.security.user)
+            if password:
+                self.security.password = password
+            return Response("", 200)
+        if action == "export":
+            return Response(
+                self.state.casc_document or "jenkins: {}\n", 200, content_type="application/x-yaml"
+            )
         raise ApiError(404, "Not Found")
 
     def create_item(self, ctx: Ctx, folder: str) -> Response:

@@ -64,6 +64,12 @@ class JenkinsState:
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
         self.jobs: dict[str, Job] = {}
+        # Called with (full name, config.xml) when a job is created or changed, and
+        # (full name, None) when it is deleted: JENKINS_HOME persistence hangs here.
+        self.job_listener: Callable[[str, str | None], None] | None = None
+        self.system_message: str | None = None
+        self.casc_document: str | None = None
+        self.casc_listener: Callable[[str], None] | None = None
         self.items: dict[int, QueueItem] = {}
         self.next_item_id = 1
         self.nodes: dict[str, Node] = {
@@ -120,6 +126,10 @@ class JenkinsState:
             raise ApiError(404, f"no such job {full_name}")
         return job
 
+    def _saved(self, full_name: str, xml: str | None) -> None:
+        if self.job_listener is not None:
+            self.job_listener(full_name, xml)
+
     def folder_exists(self, folder: str) -> bool:
         return folder == "" or (folder in self.jobs and self.jobs[folder].config.is_folder)
 
@@ -143,6 +153,7 @@ class JenkinsState:
             config = self._parse(xml)
             job = Job(full, config)
             self.jobs[full] = job
+            self._saved(full, xml)
             return job
 
     @staticmethod
@@ -156,6 +167,7 @@ class JenkinsState:
         with self.mutate():
             job = self.job(full_name)
             job.config = self._parse(xml)
+            self._saved(full_name, xml)
 
     def delete_job(self, full_name: str) -> None:
         """``AbstractItem.doDoDelete``: queued items of the job are cancelled."""
@@ -170,11 +182,13 @@ class JenkinsState:
                     if build.building:
                         self._finish(build, "ABORTED")
                 del self.jobs[name]
+                self._saved(name, None)
 
     def set_disabled(self, full_name: str, disabled: bool) -> None:
         with self.mutate():
             job = self.job(full_name)
             job.config = self._parse(with_disabled(job.config.xml, disabled))
+            self._saved(full_name, job.config.xml)
 
     # ----------------------------------------------------------------- queue
     def trigger(

@@ -1,0 +1,277 @@
+"""Onboarding: one command gives a team its own Jenkins master with its jobs.
+
+observe (runtime, store, master) -> plan (ciorch.plan.onboard) -> apply. Applying is
+convergent: run again, only what differs changes. A first onboarding that fails leaves
+no half-made team behind: the master, its volume and every record are removed."""
+
+from __future__ import annotations
+
+__all__ = [
+    "OnboardResult",
+    "master_url",
+    "offboard_team",
+    "onboard_team",
+    "result_json",
+    "wait_api",
+    "wait_healthy",
+]
+
+import json
+import secrets
+from contextlib import suppress
+from dataclasses import asdict, dataclass
+
+from ciorch.adapters.jenkins import JenkinsClient
+from ciorch.adapters.jobs import render_team_jobs
+from ciorch.adapters.runtime import wait_for_service
+from ciorch.config.spec import TeamSpec
+from ciorch.engine.context import Engine
+from ciorch.errors import CiorchError, NotFoundError, PermanentError, TemporaryError
+from ciorch.model import Credential, MasterState, TeamId
+from ciorch.model.runtime import Service
+from ciorch.plan.casc import casc_spec_for_team, render_casc
+from ciorch.plan.onboard import (
+    ADMIN_USER,
+    JobsPlan,
+    MasterAction,
+    OnboardPlan,
+    job_digest,
+    master_service_spec,
+    plan_jobs,
+    plan_master,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OnboardResult:
+    plan: OnboardPlan
+    applied: bool
+    url: str | None = None
+    admin_user: str = ADMIN_USER
+    new_secret: str | None = None  # shown to the operator once, when first made
+    jobs: tuple[str, ...] = ()
+
+
+def _image(engine: Engine, team: TeamSpec) -> str:
+    image = team.master.image or engine.controller.master_image
+    if not image:
+        raise PermanentError(
+            "no master image: set master.image in the team file or defaults.master_image "
+            "in ciorch.yaml",
+            where=team.source,
+        )
+    return image
+
+
+def master_url(service: Service) -> str:
+    task = next((t for t in service.tasks if t.alive), None)
+    host = task.host if task is not None else "127.0.0.1"
+    if service.port is None:
+        raise PermanentError("the master service has no port", where=service.id)
+    return f"http://{host}:{service.port}"
+
+
+def _credential(engine: Engine, team: TeamSpec) -> Credential | None:
+    try:
+        return engine.store.get_credential(TeamId(team.name))
+    except NotFoundError:
+        return None
+
+
+def _observe_jobs(
+    engine: Engine, service: Service | None, cred: Credential | None
+) -> set[str] | None:
+    if service is None or cred is None or service.healthy == 0:
+        return None
+    try:
+        client = JenkinsClient(master_url(service), cred.username, cred.secret)
+        return set(client.jobs())
+    except CiorchError:
+        return None
+
+
+def wait_healthy(engine: Engine, sid: str, image: str, timeout: float) -> Service:
+    def report(service: Service | None, remaining: float) -> None:
+        state = "starting" if service is None else f"{service.healthy}/1 healthy"
+        engine.progress(f"  waiting for the master ({state}, {remaining:.0f} s left)")
+
+    def done(service: Service | None) -> bool:
+        # Not while a deployment runs: on Marathon the old task can still be the healthy one.
+        return (
+            service is not None
+            and service.image == image
+            and service.healthy >= 1
+            and not service.deploying
+        )
+
+    service = wait_for_service(
+        engine.runtime,
+        sid,
+        done,
+        timeout=timeout,
+        what="master",
+        interval=1.0,
+        clock=engine.clock,
+        sleep=engine.sleep,
+        on_progress=report,
+    )
+    assert service is not None
+    return service
+
+
+def wait_api(engine: Engine, client: JenkinsClient, timeout: float) -> str:
+    deadline = engine.clock() + timeout
+    while True:
+        try:
+            return client.version()
+        except TemporaryError:
+            if engine.clock() >= deadline:
+                raise
+            engine.sleep(0.5)
+
+
+def onboard_team(
+    engine: Engine, team: TeamSpec, *, dry_run: bool = False, timeout: float = 300.0
+) -> OnboardResult:
+    templates = engine.controller.templates_dir
+    if templates is None:
+        raise PermanentError("templates_dir is not set", where=engine.controller.source)
+    rendered = render_team_jobs(team, templates)  # template errors before any change
+    image = _image(engine, team)
+    runtime, store, name = engine.runtime, engine.store, TeamId(team.name)
+    sid = runtime.service_id(team.name, "master")
+    service = runtime.get_service(sid)  # an unreachable runtime fails here, before writes
+    cred = _credential(engine, team)
+    spec = master_service_spec(team, image, cred.secret if cred else "")
+    action = plan_master(image, service.image if service else None, None, spec.container.resources)
+    sent = store.managed_jobs(name)
+    existing = _observe_jobs(engine, service, cred) if action is MasterAction.KEEP else None
+    plan = OnboardPlan(team.name, image, action, cred is None, plan_jobs(rendered, sent, existing))
+    if dry_run:
+        return OnboardResult(plan, applied=False)
+
+    new_team = service is None and cred is None
+    secret = cred.secret if cred else secrets.token_urlsafe(24)
+    spec = master_service_spec(team, image, secret)
+    spec_json = json.dumps(team.raw, sort_keys=True)
+    with store.transaction():
+        store.upsert_team(
+            name, spec_json=spec_json, spec_digest=job_digest(spec_json), source=team.source
+        )
+        if cred is None:
+            store.put_credential(name, username=ADMIN_USER, secret=secret)
+        store.put_master(
+            name,
+            image=image,
+            state=MasterState.DEPLOYING,
+            previous_image=service.image if service else None,
+            runtime_id=sid,
+            admin_user=ADMIN_USER,
+        )
+    try:
+        if action is not MasterAction.KEEP:
+            engine.progress(f"{team.name}: {plan.describe()[1].strip()}")
+            runtime.ensure_service(spec)
+        service = wait_healthy(engine, sid, image, timeout)
+        url = master_url(service)
+        client = JenkinsClient(url, ADMIN_USER, secret)
+        wait_api(engine, client, timeout=60.0)
+        engine.progress(f"{team.name}: master answers at {url}; applying configuration")
+        client.apply_casc(
+            render_casc(casc_spec_for_team(team, root_url=url + "/", admin_user=ADMIN_USER))
+        )
+        jobs = _apply_jobs(engine, client, name, rendered)
+        store.put_master(
+            name,
+            image=image,
+            state=MasterState.HEALTHY,
+            previous_image=service.image if service.image != image else None,
+            url=url,
+            runtime_id=sid,
+            admin_user=ADMIN_USER,
+        )
+    except CiorchError:
+        if new_team:
+            engine.progress(f"{team.name}: onboarding failed; removing what it made")
+            _remove_team(engine, team.name, purge=True)
+        else:
+            store.put_master(
+                name,
+                image=image,
+                state=MasterState.UNHEALTHY,
+                runtime_id=sid,
+                admin_user=ADMIN_USER,
+            )
+        raise
+    final = OnboardPlan(team.name, image, action, cred is None, jobs)
+    return OnboardResult(
+        final,
+        applied=True,
+        url=url,
+        new_secret=secret if cred is None else None,
+        jobs=tuple(sorted(rendered)),
+    )
+
+
+def _apply_jobs(
+    engine: Engine, client: JenkinsClient, team: TeamId, rendered: dict[str, str]
+) -> JobsPlan:
+    plan = plan_jobs(rendered, engine.store.managed_jobs(team), set(client.jobs()))
+    for job in plan.create:
+        engine.progress(f"{team}: create job {job}")
+        client.create_job(job, rendered[job])
+        engine.store.set_managed_job(team, job, job_digest(rendered[job]))
+    for job in plan.update:
+        engine.progress(f"{team}: update job {job}")
+        client.update_job(job, rendered[job])
+        engine.store.set_managed_job(team, job, job_digest(rendered[job]))
+    for job in plan.delete:
+        engine.progress(f"{team}: delete job {job}")
+        client.delete_job(job)
+        engine.store.set_managed_job(team, job, None)
+    return plan
+
+
+def _remove_team(engine: Engine, team: str, *, purge: bool) -> None:
+    runtime = engine.runtime
+    for agent in runtime.list_instances({"ciorch.team": team, "ciorch.kind": "agent"}):
+        runtime.stop_oneoff(agent.id)
+    for service in runtime.list_services({"ciorch.team": team}):
+        runtime.delete_service(service.id, purge_volume=purge)
+    master = runtime.service_id(team, "master")
+    if runtime.get_service(master) is not None or purge:
+        runtime.delete_service(master, purge_volume=purge)
+    with suppress(NotFoundError):
+        engine.store.delete_team(TeamId(team))
+
+
+def offboard_team(
+    engine: Engine, team: str, *, purge: bool = False, dry_run: bool = False
+) -> list[str]:
+    """Remove the team's master and agents (and its records); JENKINS_HOME stays unless
+    ``purge``. Returns what was (or, with dry_run, would be) removed."""
+    runtime = engine.runtime
+    lines = [
+        f"remove service {s.id} ({s.instances} instance(s))"
+        for s in runtime.list_services({"ciorch.team": team})
+    ]
+    lines += [
+        f"remove agent {i.name}"
+        for i in runtime.list_instances({"ciorch.team": team, "ciorch.kind": "agent"})
+    ]
+    lines.append(f"{'delete' if purge else 'keep'} volume ciorch-{team}-jenkins-home")
+    lines.append(f"forget team {team} in the state store")
+    try:
+        engine.store.get_team(TeamId(team))
+    except NotFoundError:
+        if not any(line.startswith("remove") for line in lines):
+            raise NotFoundError("no such team", where=f"team {team}") from None
+    if not dry_run:
+        _remove_team(engine, team, purge=purge)
+    return lines
+
+
+def result_json(result: OnboardResult) -> dict[str, object]:
+    data = asdict(result)
+    data.pop("new_secret", None)
+    return data
