@@ -25,9 +25,25 @@ system: ## Debian packages, a running Docker engine and the base image (when mis
 
 setup: system $(STAMP) ## everything: system packages, engine, base image, venv + editable install
 
-run: setup ## set up, then run the main job on the example configuration
+EXAMPLE := $(BIN)/ciorch -c examples/ciorch.yaml
+run: setup master-emulator-image ## set up, then onboard the example teams on the local Docker engine
 	@$(BIN)/ciorch config validate examples/
-	@echo "ciorch is installed: $(BIN)/ciorch --help"
+	@mkdir -p state/secrets && chmod 700 state/secrets
+	@if docker image inspect ciorch/jenkins-master:latest >/dev/null 2>&1; then \
+	  image=ciorch/jenkins-master:latest; \
+	else \
+	  image=ciorch/master-emulator:latest; \
+	  echo "NOTE: the Jenkins distribution cannot be reached from this machine, so the real master"; \
+	  echo "      image (images/jenkins-master) was not built. The masters below run ciorch's Jenkins"; \
+	  echo "      EMULATOR ($$image), not Jenkins. See images/README.md to build the real one."; \
+	fi; \
+	for team in examples/teams/*.yaml; do \
+	  name=$$(basename $$team .yaml); \
+	  CIORCH_MASTER_IMAGE=$$image $(EXAMPLE) team onboard $$team --timeout 120 \
+	    --secret-file state/secrets/$$name.admin || exit 1; \
+	done; \
+	echo; $(EXAMPLE) team list; \
+	echo; echo "Admin passwords are in state/secrets/ (mode 0600). Next: $(EXAMPLE) masters status"
 
 test: setup ## run the whole test suite (tests needing Docker fail, not skip, with CI=true)
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -79,7 +79,8 @@ def main(ctx: click.Context, config_path: Path) -> None:
 
     Settings come from ciorch.yaml (see `ciorch config schema controller`); CIORCH_*
     environment variables override some of them (CIORCH_CONFIG, CIORCH_STATE_PATH,
-    CIORCH_LISTEN, CIORCH_RUNTIME, CIORCH_MARATHON_URL).
+    CIORCH_LISTEN, CIORCH_RUNTIME, CIORCH_MARATHON_URL, CIORCH_MASTER_IMAGE,
+    CIORCH_OWNER).
     """
     ctx.ensure_object(dict)
     ctx.obj["config_path"] = config_path

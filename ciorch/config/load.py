@@ -158,7 +158,7 @@ def _controller(source: Source, file: Path, env: Mapping[str, str]) -> Controlle
         webhook_secret=_secret(data.get("webhook_secret"), base),
         teams_dir=(base / data.get("teams_dir", "teams")).resolve(),
         templates_dir=(base / templates_dir).resolve() if templates_dir else None,
-        master_image=defaults.get("master_image"),
+        master_image=env.get("CIORCH_MASTER_IMAGE") or defaults.get("master_image"),
         registry=defaults.get("registry"),
         caps=Caps(**caps),
     )
