@@ -2,7 +2,8 @@
 
 Every container uses host networking (``network_mode="host"``), carries ciorch's labels,
 gets the template's cpu/memory/pids limits, drops all capabilities and cannot gain new
-privileges. A service's instances are containers named ``ciorch-<team>-<name>-<i>``; its
+privileges. A service's instances are containers named ``<owner>-<team>-<name>-<i>``
+(owner ``ciorch`` by default, so two installations can share one engine); its
 spec rides along as a label, so a fresh process can scale it. The hot path (one-off
 agents) makes exactly the calls the raw SDK would: create, start, remove."""
 
@@ -124,6 +125,11 @@ class DockerRuntime:
         clock: Callable[[], float] = time.time,
         client: Any = None,
     ) -> None:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,30}", owner):
+            raise PermanentError(
+                f"owner {owner!r} must be lower-case letters, digits and '-' (at most 31)",
+                where="CIORCH_OWNER",
+            )
         self.owner = owner
         self._where = base_url or "local Docker engine"
         self._ports = master_ports
@@ -186,7 +192,11 @@ class DockerRuntime:
     # ------------------------------------------------------------ naming and labels
 
     def service_id(self, team: str, name: str) -> str:
-        return f"ciorch-{team}-{name}"
+        return f"{self.owner}-{team}-{name}"
+
+    def volume_name(self, volume: VolumeSpec) -> str:
+        """Named volumes are the owner's too: ``<owner>-<team>-jenkins-home``."""
+        return f"{self.owner}-{volume.name}"
 
     def _labels(self, spec: ContainerSpec) -> dict[str, str]:
         labels = {
@@ -234,7 +244,11 @@ class DockerRuntime:
             security_opt=["no-new-privileges"],
             read_only=spec.read_only_root or None,
             tmpfs=tmpfs or None,
-            binds={volume.name: {"bind": volume.mount_path, "mode": "rw"}} if volume else None,
+            binds=(
+                {self.volume_name(volume): {"bind": volume.mount_path, "mode": "rw"}}
+                if volume
+                else None
+            ),
             restart_policy={"Name": "unless-stopped"} if restart else None,
         )
         with self._translate(name, spec.image):
@@ -503,7 +517,7 @@ class DockerRuntime:
         for raw in existing:
             spec = _spec_from_json(raw["Labels"][LABEL_SPEC])
             if spec.volume is not None:
-                volumes.add(spec.volume.name)
+                volumes.add(self.volume_name(spec.volume))
             with suppress(NotFoundError), self._translate(service_id):
                 self._api.remove_container(raw["Id"], force=True, v=False)
         if purge_volume:

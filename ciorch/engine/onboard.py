@@ -144,6 +144,10 @@ def onboard_team(
     cred = _credential(engine, team)
     spec = master_service_spec(team, image, cred.secret if cred else "")
     action = plan_master(image, service.image if service else None, None, spec.container.resources)
+    if cred is None and action is MasterAction.KEEP:
+        # A master ciorch has no credential for (its state was lost): start it again with
+        # a new admin password; JENKINS_HOME and its jobs stay.
+        action = MasterAction.REPLACE
     sent = store.managed_jobs(name)
     existing = _observe_jobs(engine, service, cred) if action is MasterAction.KEEP else None
     plan = OnboardPlan(team.name, image, action, cred is None, plan_jobs(rendered, sent, existing))
@@ -259,7 +263,7 @@ def offboard_team(
         f"remove agent {i.name}"
         for i in runtime.list_instances({"ciorch.team": team, "ciorch.kind": "agent"})
     ]
-    lines.append(f"{'delete' if purge else 'keep'} volume ciorch-{team}-jenkins-home")
+    lines.append(f"{'delete' if purge else 'keep'} the JENKINS_HOME volume of {team}")
     lines.append(f"forget team {team} in the state store")
     try:
         engine.store.get_team(TeamId(team))

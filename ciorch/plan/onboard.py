@@ -67,7 +67,8 @@ def master_service_spec(team: TeamSpec, image: str, secret: str) -> ServiceSpec:
             resources=Resources(cpus=m.cpus, mem_mib=m.mem),
         ),
         instances=1,
-        volume=VolumeSpec(f"ciorch-{team.name}-jenkins-home", JENKINS_HOME, m.disk),
+        # The runtime scopes the name to its installation (ciorch-<team>-jenkins-home).
+        volume=VolumeSpec(f"{team.name}-jenkins-home", JENKINS_HOME, m.disk),
         health=HealthCheck(path="/login", grace_seconds=MASTER_GRACE_SECONDS, timeout_seconds=5),
         port=True,
         restart=True,

@@ -4,26 +4,20 @@ in a container), for end-to-end onboarding and upgrade tests on both runtimes.""
 from __future__ import annotations
 
 import io
-import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _engine_kit import MASTER_IMAGE, ROOT, Controller, write_controller
 
 from ciorch.adapters.docker_runtime import DockerRuntime
 from ciorch.adapters.marathon_runtime import MarathonRuntime
 from ciorch.adapters.runtime import Runtime
-from ciorch.config import Fleet, load_fleet
-from ciorch.engine.context import Engine, open_engine
 from ciorch.model.runtime import LABEL_OWNER
 from ciorch.testing.marathon import MarathonEmulator
-
-ROOT = Path(__file__).parent.parent.parent
-MASTER_IMAGE = "ciorch/master-emulator:latest"
 
 
 @pytest.fixture(scope="session")
@@ -47,36 +41,6 @@ def broken_master_image(docker_client: Any, master_image: str) -> str:
         fileobj=io.BytesIO(dockerfile.encode()), tag="ciorch/master-emulator:broken", rm=True
     )
     return "ciorch/master-emulator:broken"
-
-
-@dataclass
-class Controller:
-    root: Path
-    owner: str
-    runtime_kind: str
-    make_runtime: Any
-
-    @property
-    def config(self) -> Path:
-        return self.root / "ciorch.yaml"
-
-    def fleet(self) -> Fleet:
-        return load_fleet([self.config])
-
-    def engine(self) -> Engine:
-        fleet = self.fleet()
-        assert fleet.controller is not None
-        return open_engine(fleet.controller, runtime=self.make_runtime())
-
-
-def write_controller(root: Path, master_image: str) -> None:
-    shutil.copytree(ROOT / "examples" / "teams", root / "teams")
-    (root / "ciorch.yaml").write_text(
-        "runtime:\n  kind: docker\n  docker:\n    master_ports: [18700, 18799]\n"
-        "state:\n  path: state/ciorch.db\n"
-        f"teams_dir: teams\ntemplates_dir: {ROOT / 'job_templates'}\n"
-        f"defaults:\n  master_image: {master_image}\n"
-    )
 
 
 @pytest.fixture(params=["docker", "marathon"])
@@ -112,6 +76,6 @@ def controller(
             all=True, filters={"label": f"{LABEL_OWNER}={owner}"}
         ):
             c.remove(force=True, v=True)
-        for team in ("karaoke", "payments", "edge"):
-            for v in docker_client.volumes.list(filters={"name": f"ciorch-{team}-jenkins-home"}):
+        for v in docker_client.volumes.list(filters={"name": owner}):
+            if v.name.startswith(owner + "-"):
                 v.remove(force=True)

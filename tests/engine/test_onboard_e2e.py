@@ -7,7 +7,7 @@ from __future__ import annotations
 import docker
 import jenkins
 import pytest
-from conftest import Controller
+from _engine_kit import Controller
 
 from ciorch.engine.masters import upgrade_masters
 from ciorch.engine.onboard import offboard_team, onboard_team

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _engine_kit import ROOT, write_controller
 from click.testing import CliRunner
-from conftest import ROOT, write_controller
 
 from ciorch.adapters.docker_runtime import DockerRuntime
 from ciorch.cli import main
@@ -39,7 +39,10 @@ def test_unreachable_runtime_changes_nothing(tmp_path: Path) -> None:
 
 
 @pytest.mark.docker
-def test_dry_run_prints_the_plan_and_changes_nothing(tmp_path: Path, docker_client: Any) -> None:
+def test_dry_run_prints_the_plan_and_changes_nothing(
+    tmp_path: Path, docker_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CIORCH_OWNER", "e2e-dry-run")  # not the installation's own masters
     write_controller(tmp_path, "ciorch/master-emulator:latest")
     result = CliRunner().invoke(
         main,
@@ -62,7 +65,10 @@ def test_dry_run_prints_the_plan_and_changes_nothing(tmp_path: Path, docker_clie
         "  create job karaoke-tests",
     ]
     assert "(dry run: nothing changed)" in result.stderr
-    assert docker_client.containers.list(all=True, filters={"name": "ciorch-karaoke-master"}) == []
+    assert (
+        docker_client.containers.list(all=True, filters={"label": f"{LABEL_OWNER}=e2e-dry-run"})
+        == []
+    )
 
 
 @pytest.mark.docker
@@ -84,4 +90,4 @@ def test_master_that_never_becomes_healthy_leaves_no_half_made_team(
     assert (
         docker_client.containers.list(all=True, filters={"label": f"{LABEL_OWNER}={owner}"}) == []
     )
-    assert docker_client.volumes.list(filters={"name": "ciorch-edge-jenkins-home"}) == []
+    assert docker_client.volumes.list(filters={"name": f"{owner}-edge-jenkins-home"}) == []

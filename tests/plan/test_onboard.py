@@ -66,7 +66,7 @@ def test_master_service_spec_from_team() -> None:
     assert spec.container.kind is WorkloadKind.MASTER
     assert spec.container.resources == Resources(cpus=2.0, mem_mib=4096)
     assert spec.volume is not None
-    assert spec.volume.name == "ciorch-payments-jenkins-home"
+    assert spec.volume.name == "payments-jenkins-home"
     assert spec.volume.mount_path == "/var/jenkins_home"
     assert spec.health is not None
     assert spec.health.path == "/login"

@@ -277,7 +277,7 @@ def master_spec(team: str, image: str, marker: str) -> ServiceSpec:
             resources=Resources(cpus=0.5, mem_mib=128),
         ),
         instances=1,
-        volume=VolumeSpec(name=f"ciorch-{team}-jenkins-home", mount_path="/data"),
+        volume=VolumeSpec(name=f"{team}-jenkins-home", mount_path="/data"),
         health=HealthCheck(path=f"/{marker}.txt", grace_seconds=30, timeout_seconds=1),
         port=True,
     )
@@ -341,7 +341,8 @@ def jenkins_home_volumes(runtime: Runtime, docker_client: Any, team: str) -> lis
     if runtime.kind == "marathon":
         labels = [f"{LABEL_TEAM}={team}", f"{LABEL_SERVICE}=master"]
         return list(docker_client.volumes.list(filters={"label": labels}))
-    return list(docker_client.volumes.list(filters={"name": f"ciorch-{team}-jenkins-home"}))
+    name = f"{runtime.owner}-{team}-jenkins-home"
+    return [v for v in docker_client.volumes.list(filters={"name": name}) if v.name == name]
 
 
 def wait_for_volumes(runtime: Runtime, docker_client: Any, team: str, count: int) -> None:
