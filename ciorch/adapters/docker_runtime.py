@@ -31,11 +31,9 @@ from ciorch.errors import CiorchError, NotFoundError, PermanentError, TemporaryE
 from ciorch.model.runtime import (
     LABEL_INSTANCE,
     LABEL_KIND,
-    LABEL_NODE,
     LABEL_OWNER,
     LABEL_SERVICE,
     LABEL_TEAM,
-    LABEL_TEMPLATE,
     ContainerSpec,
     HealthCheck,
     Instance,
@@ -45,9 +43,13 @@ from ciorch.model.runtime import (
     ServiceSpec,
     VolumeSpec,
     WorkloadKind,
+    runtime_labels,
 )
 
-LABEL_SPEC = "ciorch.spec"  # JSON of the ServiceSpec, so any process can scale the service
+# JSON of the ServiceSpec, so any process can scale the service. Environment values are
+# left out (they may hold secrets, and labels are shown by `docker ps`): scaling reads
+# them back from a running instance.
+LABEL_SPEC = "ciorch.spec"
 LABEL_DIGEST = "ciorch.spec-digest"
 LABEL_PORT = "ciorch.port"
 LABEL_SERVICE_ID = "ciorch.service-id"
@@ -199,18 +201,7 @@ class DockerRuntime:
         return f"{self.owner}-{volume.name}"
 
     def _labels(self, spec: ContainerSpec) -> dict[str, str]:
-        labels = {
-            **spec.labels,
-            LABEL_OWNER: self.owner,
-            LABEL_TEAM: spec.team,
-            LABEL_KIND: spec.kind.value,
-            LABEL_SERVICE: spec.name,
-        }
-        if spec.template:
-            labels[LABEL_TEMPLATE] = spec.template
-        if spec.node_name:
-            labels[LABEL_NODE] = spec.node_name
-        return labels
+        return runtime_labels(spec, self.owner)
 
     def _filters(self, selector: Mapping[str, str] | None) -> dict[str, Any]:
         wanted = {LABEL_OWNER: self.owner, **(selector or {})}
@@ -378,8 +369,10 @@ class DockerRuntime:
         # ``force`` has nothing to override here: Docker changes happen synchronously.
         c = spec.container
         sid = self.service_id(c.team, c.name)
-        spec_json = _spec_to_json(replace(spec, instances=0))
-        digest = hashlib.sha256(spec_json.encode()).hexdigest()[:16]
+        whole = _spec_to_json(replace(spec, instances=0))
+        digest = hashlib.sha256(whole.encode()).hexdigest()[:16]
+        redacted = replace(c, env=dict.fromkeys(c.env, ""))
+        spec_json = _spec_to_json(replace(spec, instances=0, container=redacted))
         existing = self._service_containers(sid)
         current = [r for r in existing if r["Labels"].get(LABEL_DIGEST) == digest]
         stale = [r for r in existing if r["Labels"].get(LABEL_DIGEST) != digest]
@@ -433,7 +426,12 @@ class DockerRuntime:
         existing = self._service_containers(service_id)
         if not existing:
             raise NotFoundError("no such service (or it has no instances)", where=service_id)
-        return _spec_from_json(existing[0]["Labels"][LABEL_SPEC])
+        spec = _spec_from_json(existing[0]["Labels"][LABEL_SPEC])
+        with self._translate(service_id):
+            config = self._api.inspect_container(existing[0]["Id"])["Config"]
+        running = dict(item.partition("=")[::2] for item in config.get("Env") or [])
+        env = {key: running.get(key, "") for key in spec.container.env}
+        return replace(spec, container=replace(spec.container, env=env))
 
     def scale_service(self, service_id: str, instances: int) -> Service:
         if instances < 0:

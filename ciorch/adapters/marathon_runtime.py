@@ -62,17 +62,16 @@ from ciorch.adapters import marathon_compat
 from ciorch.errors import CiorchError, NotFoundError, PermanentError, TemporaryError
 from ciorch.model.runtime import (
     LABEL_KIND,
-    LABEL_NODE,
     LABEL_OWNER,
     LABEL_SERVICE,
     LABEL_TEAM,
-    LABEL_TEMPLATE,
     ContainerSpec,
     Instance,
     InstanceState,
     Service,
     ServiceSpec,
     WorkloadKind,
+    runtime_labels,
 )
 
 T = TypeVar("T")
@@ -96,18 +95,7 @@ _STATES = {
 
 
 def _labels(spec: ContainerSpec, owner: str) -> dict[str, str]:
-    labels = {
-        **spec.labels,
-        LABEL_OWNER: owner,
-        LABEL_TEAM: spec.team,
-        LABEL_KIND: spec.kind.value,
-        LABEL_SERVICE: spec.name,
-    }
-    if spec.template:
-        labels[LABEL_TEMPLATE] = spec.template
-    if spec.node_name:
-        labels[LABEL_NODE] = spec.node_name
-    return labels
+    return runtime_labels(spec, owner)
 
 
 def _docker(spec: ContainerSpec, labels: Mapping[str, str]) -> tuple[Json, list[str]]:

@@ -23,6 +23,7 @@ __all__ = [
     "ServiceSpec",
     "VolumeSpec",
     "WorkloadKind",
+    "runtime_labels",
 ]
 
 from collections.abc import Mapping
@@ -101,6 +102,23 @@ class ContainerSpec:
     work_dir: str | None = None  # a tmpfs when read_only_root
     template: str | None = None
     node_name: str | None = None
+
+
+def runtime_labels(spec: ContainerSpec, owner: str) -> dict[str, str]:
+    """The labels every runtime puts on what it starts for ``spec``: the spec's own plus
+    ciorch's ownership labels, by which a restarted ciorch finds what it owns."""
+    labels = {
+        **spec.labels,
+        LABEL_OWNER: owner,
+        LABEL_TEAM: spec.team,
+        LABEL_KIND: spec.kind.value,
+        LABEL_SERVICE: spec.name,
+    }
+    if spec.template:
+        labels[LABEL_TEMPLATE] = spec.template
+    if spec.node_name:
+        labels[LABEL_NODE] = spec.node_name
+    return labels
 
 
 @dataclass(frozen=True, slots=True)

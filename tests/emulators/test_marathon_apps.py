@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import requests
-from _marathon_wait import wait_for
+from _wait import wait_for
 from marathon import MarathonApp
 from marathon.exceptions import ConflictError, MarathonHttpError, NotFoundError
 

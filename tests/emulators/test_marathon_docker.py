@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from _marathon_wait import wait_for
+from _wait import wait_for
 from marathon import MarathonApp
 
 from ciorch.adapters import marathon_compat

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import requests
-from _marathon_wait import wait_for
+from _wait import wait_for
 from marathon import MarathonApp
 from marathon.exceptions import InternalServerError, MarathonError, MarathonHttpError
 

@@ -372,3 +372,18 @@ def test_unhealthy_master_is_reported(runtime: Runtime, team: str, python_image:
 
 def _with_label(container: ContainerSpec, marker: str) -> ContainerSpec:
     return replace(container, labels={"m": marker})
+
+
+def test_scaling_keeps_environment_without_exposing_it(
+    runtime: Runtime, team: str, base_image: str, docker_client: Any
+) -> None:
+    spec = pool_spec(team, base_image, 1)
+    spec = replace(spec, container=replace(spec.container, env={"SWARM_PASSWORD": "s3cret-pw"}))
+    sid = runtime.ensure_service(spec).id
+    assert running(runtime, sid, 1) is not None
+    runtime.scale_service(sid, 2)
+    service = running(runtime, sid, 2)
+    assert service is not None
+    for container in docker_client.containers.list(filters={"label": f"{LABEL_TEAM}={team}"}):
+        assert "SWARM_PASSWORD=s3cret-pw" in container.attrs["Config"]["Env"]
+        assert all("s3cret-pw" not in value for value in container.labels.values())
