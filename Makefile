@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 BASE_IMAGE ?= local/debian:bookworm
 PYTEST_ARGS ?=
 
-.PHONY: help setup system run test lint docs images base-image agent-images bench clean
+.PHONY: help setup system run test test-images lint docs images base-image agent-images bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -45,8 +45,12 @@ run: setup master-emulator-image ## set up, then onboard the example teams on th
 	echo; $(EXAMPLE) team list; \
 	echo; echo "Admin passwords are in state/secrets/ (mode 0600). Next: $(EXAMPLE) masters status"
 
-test: setup ## run the whole test suite (tests needing Docker fail, not skip, with CI=true)
+test: setup test-images ## run the whole test suite (tests needing Docker fail, not skip, with CI=true)
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The images the tests run, built before pytest (a first build takes minutes, longer
+# than any one test may take); later runs hit the build cache.
+test-images: agent-images master-emulator-image
 
 lint: $(STAMP) lint-images ## ruff, mypy (strict), import-linter contracts, hadolint, schema/README sync
 	$(BIN)/ruff check ciorch tests bench
