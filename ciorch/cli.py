@@ -6,6 +6,7 @@ from __future__ import annotations
 __all__ = ["main"]
 
 import json
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -166,7 +167,7 @@ def _progress(message: str) -> None:
 @click.option("--dry-run", is_flag=True, help="Print what would change; change nothing.")
 @click.option(
     "--timeout",
-    type=float,
+    type=click.FloatRange(min=1, max=86400),
     default=300.0,
     show_default=True,
     help="Seconds to wait for the master to become healthy.",
@@ -194,6 +195,12 @@ def team_onboard(
     the team's jobs from job_templates/. Running it again changes only what differs. A
     first onboarding that fails removes what it made.
     """
+    if secret_file is not None:
+        folder = secret_file.absolute().parent
+        if not folder.is_dir() or not os.access(folder, os.W_OK):
+            raise click.UsageError(
+                f"--secret-file: folder {folder} does not exist or is not writable"
+            )
     fleet = _controller_fleet(ctx, team_file)
     spec = fleet.team(team_file.stem)
     if spec is None:
@@ -215,12 +222,17 @@ def team_onboard(
             "agents:   " + ", ".join(f"{a.label} ({a.agent_class})" for a in spec.agents.values())
         )
     if result.new_secret is not None:
-        if secret_file is not None:
-            secret_file.touch(mode=0o600, exist_ok=True)
-            secret_file.chmod(0o600)
-            secret_file.write_text(result.new_secret + "\n", encoding="utf-8")
+        try:
+            if secret_file is None:
+                raise OSError("no --secret-file")
+            fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                os.fchmod(out.fileno(), 0o600)
+                out.write(result.new_secret + "\n")
             click.echo(f"admin password written to {secret_file} (mode 0600)", err=True)
-        else:
+        except OSError as exc:
+            if secret_file is not None:
+                click.echo(f"cannot write {secret_file} ({exc.strerror or exc})", err=True)
             click.echo(f"admin password (shown once): {result.new_secret}", err=True)
 
 
@@ -331,7 +343,7 @@ def masters_status(ctx: click.Context, output: str) -> None:
 )
 @click.option(
     "--timeout",
-    type=float,
+    type=click.FloatRange(min=1, max=86400),
     default=300.0,
     show_default=True,
     help="Seconds each master has to come back healthy with all its jobs.",

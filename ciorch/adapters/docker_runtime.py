@@ -11,7 +11,6 @@ from __future__ import annotations
 
 __all__ = ["DockerRuntime"]
 
-import hashlib
 import json
 import re
 import socket
@@ -29,6 +28,7 @@ import requests
 
 from ciorch.errors import CiorchError, NotFoundError, PermanentError, TemporaryError
 from ciorch.model.runtime import (
+    LABEL_DIGEST,
     LABEL_INSTANCE,
     LABEL_KIND,
     LABEL_OWNER,
@@ -44,13 +44,13 @@ from ciorch.model.runtime import (
     VolumeSpec,
     WorkloadKind,
     runtime_labels,
+    spec_digest,
 )
 
 # JSON of the ServiceSpec, so any process can scale the service. Environment values are
 # left out (they may hold secrets, and labels are shown by `docker ps`): scaling reads
 # them back from a running instance.
 LABEL_SPEC = "ciorch.spec"
-LABEL_DIGEST = "ciorch.spec-digest"
 LABEL_PORT = "ciorch.port"
 LABEL_SERVICE_ID = "ciorch.service-id"
 _EXITED = re.compile(r"^Exited \((-?\d+)\)")
@@ -175,7 +175,7 @@ class DockerRuntime:
             if status >= 500:
                 raise TemporaryError(f"Docker engine error: {text}", where=where) from exc
             raise PermanentError(f"Docker refused the request: {text}", where=where) from exc
-        except (requests.exceptions.ConnectionError, docker.errors.DockerException) as exc:
+        except (requests.exceptions.RequestException, docker.errors.DockerException) as exc:
             text = str(exc)
             reason = (
                 "connection refused"
@@ -350,10 +350,10 @@ class DockerRuntime:
         return self._containers({LABEL_SERVICE_ID: service_id})
 
     def _allocate_port(self, taken: set[int]) -> int:
+        with self._translate(self._where):  # every installation's masters, not only ours
+            labelled = self._api.containers(all=True, filters={"label": LABEL_PORT})
         used = taken | {
-            int(p)
-            for raw in self._containers(None)
-            if (p := (raw.get("Labels") or {}).get(LABEL_PORT))
+            int(p) for raw in labelled if (p := (raw.get("Labels") or {}).get(LABEL_PORT))
         }
         low, high = self._ports
         for port in range(low, high + 1):
@@ -369,13 +369,17 @@ class DockerRuntime:
         # ``force`` has nothing to override here: Docker changes happen synchronously.
         c = spec.container
         sid = self.service_id(c.team, c.name)
-        whole = _spec_to_json(replace(spec, instances=0))
-        digest = hashlib.sha256(whole.encode()).hexdigest()[:16]
+        digest = spec_digest(spec)
         redacted = replace(c, env=dict.fromkeys(c.env, ""))
         spec_json = _spec_to_json(replace(spec, instances=0, container=redacted))
         existing = self._service_containers(sid)
         current = [r for r in existing if r["Labels"].get(LABEL_DIGEST) == digest]
         stale = [r for r in existing if r["Labels"].get(LABEL_DIGEST) != digest]
+        if stale or len(current) < spec.instances:
+            # Before anything is removed: an image that is not there must not take the
+            # running instances down with it.
+            with self._translate(sid, c.image):
+                self._api.inspect_image(c.image)
         port: int | None = None
         if spec.port:
             known = [r["Labels"].get(LABEL_PORT) for r in existing if r["Labels"].get(LABEL_PORT)]
@@ -496,7 +500,7 @@ class DockerRuntime:
             tasks=tasks,
             deploying=any(t.state is InstanceState.STARTING for t in tasks),
             port=int(labels[LABEL_PORT]) if LABEL_PORT in labels else None,
-            labels={k: v for k, v in labels.items() if k not in (LABEL_SPEC, LABEL_DIGEST)},
+            labels={k: v for k, v in labels.items() if k != LABEL_SPEC},
         )
 
     def list_services(self, selector: Mapping[str, str] | None = None) -> list[Service]:
@@ -522,3 +526,15 @@ class DockerRuntime:
             for volume in volumes:
                 with suppress(NotFoundError), self._translate(volume):
                     self._api.remove_volume(volume, force=True)
+
+    def has_volume(self, service_id: str, volume: VolumeSpec) -> bool:
+        try:
+            with self._translate(service_id):
+                self._api.inspect_volume(self.volume_name(volume))
+        except NotFoundError:
+            return False
+        return True
+
+    def remove_volume(self, service_id: str, volume: VolumeSpec) -> None:
+        with suppress(NotFoundError), self._translate(self.volume_name(volume)):
+            self._api.remove_volume(self.volume_name(volume), force=True)

@@ -15,7 +15,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NoReturn
 
 import jenkins
 import requests
@@ -29,8 +29,19 @@ _QUEUE_TREE = (
 )
 
 
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and everything it was raised from or while handling (python-jenkins raises
+    its own exceptions inside ``except`` blocks, often two levels deep)."""
+    out: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in out:
+        out.append(current)
+        current = current.__cause__ or current.__context__
+    return out
+
+
 def _status(exc: BaseException) -> int | None:
-    for candidate in (exc, exc.__context__, exc.__cause__):
+    for candidate in _chain(exc):
         response = getattr(candidate, "response", None)
         if response is not None and getattr(response, "status_code", None):
             return int(response.status_code)
@@ -53,26 +64,44 @@ class JenkinsClient:
             raise NotFoundError("not found", where=where) from exc
         except jenkins.TimeoutException as exc:
             raise TemporaryError("Jenkins did not answer in time", where=where) from exc
+        except jenkins.JenkinsException as exc:
+            chain = _chain(exc)
+            if any(isinstance(e, jenkins.NotFoundException) for e in chain):
+                raise NotFoundError("not found", where=where) from exc
+            if any(isinstance(e, requests.ConnectionError | requests.Timeout) for e in chain):
+                raise TemporaryError(
+                    "Jenkins does not answer (connection failed)", where=where
+                ) from exc
+            self._raise_http(exc, where)
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise TemporaryError(
                 "Jenkins does not answer (connection failed)", where=where
             ) from exc
-        except (jenkins.JenkinsException, requests.HTTPError) as exc:
-            status = _status(exc)
-            if status in (401, 403):
-                raise PermanentError(
-                    f"Jenkins refused the credentials (HTTP {status})", where=where
-                ) from exc
-            if status is None or status >= 500:
-                raise TemporaryError(f"Jenkins error (HTTP {status or '?'})", where=where) from exc
-            header = ""
-            response = getattr(exc, "response", None) or getattr(exc.__context__, "response", None)
+        except requests.HTTPError as exc:
+            self._raise_http(exc, where)
+
+    @staticmethod
+    def _raise_http(exc: BaseException, where: str) -> NoReturn:
+        status = _status(exc)
+        if status is None:
+            # python-jenkins' own refusals ("job[x] already exists") carry no status.
+            raise PermanentError(f"Jenkins refused the request: {exc}", where=where) from exc
+        if status in (401, 403):
+            raise PermanentError(
+                f"Jenkins refused the credentials (HTTP {status})", where=where
+            ) from exc
+        if status >= 500:
+            raise TemporaryError(f"Jenkins error (HTTP {status})", where=where) from exc
+        header = ""
+        for candidate in _chain(exc):
+            response = getattr(candidate, "response", None)
             if response is not None:
                 header = response.headers.get("X-Error", "")
-            raise PermanentError(
-                f"Jenkins refused the request (HTTP {status}){': ' + header if header else ''}",
-                where=where,
-            ) from exc
+                break
+        detail = f": {header}" if header else ""
+        raise PermanentError(
+            f"Jenkins refused the request (HTTP {status}){detail}", where=where
+        ) from exc
 
     # ------------------------------------------------------------ master
 
@@ -161,10 +190,7 @@ class JenkinsClient:
         try:
             with self._translate(f"queue item {queue_id}"):
                 raw = self._server.get_queue_item(queue_id)
-        except (NotFoundError, TemporaryError) as exc:
-            # python-jenkins turns 404 into a plain JenkinsException here
-            if isinstance(exc, TemporaryError) and _status(exc.__cause__ or exc) != 404:
-                raise
+        except NotFoundError:
             return None
         return self._queue_item(raw)
 
@@ -253,9 +279,7 @@ class JenkinsClient:
         try:
             with self._translate(f"build {job} #{number}"):
                 raw = self._server.get_build_info(job, number)
-        except (NotFoundError, TemporaryError) as exc:
-            if isinstance(exc, TemporaryError) and _status(exc.__cause__ or exc) != 404:
-                raise
+        except NotFoundError:
             return None
         return BuildInfo(
             job=job,

@@ -61,6 +61,7 @@ from marathon.models.app import MarathonApp
 from ciorch.adapters import marathon_compat
 from ciorch.errors import CiorchError, NotFoundError, PermanentError, TemporaryError
 from ciorch.model.runtime import (
+    LABEL_DIGEST,
     LABEL_KIND,
     LABEL_OWNER,
     LABEL_SERVICE,
@@ -70,8 +71,10 @@ from ciorch.model.runtime import (
     InstanceState,
     Service,
     ServiceSpec,
+    VolumeSpec,
     WorkloadKind,
     runtime_labels,
+    spec_digest,
 )
 
 T = TypeVar("T")
@@ -166,6 +169,7 @@ def app_definition(
     """The Marathon app definition of a service (pure; what is sent, as is)."""
     c = spec.container
     definition = _base(app_id, c, owner, spec.instances)
+    definition["labels"][LABEL_DIGEST] = spec_digest(spec)
     definition.update(_SERVICE_BACKOFF)
     definition["constraints"] = [list(x) for x in (*constraints, *spec.constraints)]
     if spec.port:
@@ -613,6 +617,16 @@ class MarathonRuntime:
             else:
                 out.extend(self._task_instance(app, t, str(app.id)) for t in app.tasks or [])
         return out
+
+    def has_volume(self, service_id: str, volume: VolumeSpec) -> bool:
+        """A resident app (retired or not) holds the service's persistent volume."""
+        app = self._get_app(service_id)
+        return app is not None and bool(getattr(app, "residency", None))
+
+    def remove_volume(self, service_id: str, volume: VolumeSpec) -> None:
+        """Deleting the resident app destroys its persistent volume."""
+        if self.has_volume(service_id, volume):
+            self.delete_service(service_id, purge_volume=True)
 
 
 def _image(app: Any) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from ciorch.errors import TemporaryError
-from ciorch.model.runtime import ContainerSpec, Instance, Service, ServiceSpec
+from ciorch.model.runtime import ContainerSpec, Instance, Service, ServiceSpec, VolumeSpec
 
 
 class Runtime(Protocol):
@@ -54,6 +54,15 @@ class Runtime(Protocol):
 
     def delete_service(self, service_id: str, *, purge_volume: bool = False) -> None:
         """Remove the service and its instances; its volume stays unless purged."""
+        ...
+
+    def has_volume(self, service_id: str, volume: VolumeSpec) -> bool:
+        """Whether the service's persistent volume exists (also after the service was
+        deleted without purging it)."""
+        ...
+
+    def remove_volume(self, service_id: str, volume: VolumeSpec) -> None:
+        """Delete the service's persistent volume, if any; its instances must be gone."""
         ...
 
     def run_oneoff(self, spec: ContainerSpec) -> Instance:

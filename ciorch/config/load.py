@@ -47,6 +47,18 @@ _REQUIRED = re.compile(r"^'(.+)' is a required property$")
 _CUSTOM_MESSAGE_KEYWORDS = {"pattern", "minProperties", "maxProperties", "minItems", "maxItems"}
 
 
+def _is_integer(checker: object, instance: object) -> bool:
+    # JSON Schema counts 2.0 as an integer; ports, counts and sizes here must be written
+    # as whole numbers, since they are used as such.
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+_Validator = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer),
+)
+
+
 @cache
 def schema(kind: str) -> dict[str, Any]:
     """The JSON Schema ``controller`` or ``team`` shipped in ``ciorch/schemas``."""
@@ -68,7 +80,7 @@ def _display(path: Path) -> str:
 
 
 def _schema_problems(source: Source, kind: str) -> list[ConfigProblem]:
-    validator = jsonschema.Draft202012Validator(schema(kind))
+    validator = _Validator(schema(kind))
     problems: list[ConfigProblem] = []
     for err in validator.iter_errors(source.data):
         path = tuple(err.absolute_path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 __all__ = ["Path", "Source", "format_path", "read_yaml"]
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
@@ -54,13 +55,46 @@ class Source:
         return ConfigProblem(self.file, self.line(path), format_path(path), message)
 
 
+MAX_VALUES = 100_000  # what aliases may expand to: a bound against "billion laughs"
+
+
+class _TooBig(Exception):
+    pass
+
+
 class _Builder:
     def __init__(self, loader: yaml.SafeLoader, source: Source) -> None:
         self.loader = loader
         self.source = source
         self.problems: list[ConfigProblem] = []
+        self.count = 0
+        self.open: set[int] = set()  # collection nodes on the current path
 
     def build(self, node: yaml.Node, path: Path) -> Any:
+        self.count += 1
+        if self.count > MAX_VALUES:
+            raise _TooBig
+        line = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            if id(node) in self.open:
+                self.problems.append(
+                    ConfigProblem(self.source.file, line, format_path(path), "recursive YAML alias")
+                )
+                return None
+            self.open.add(id(node))
+            try:
+                return self._collection(node, path)
+            finally:
+                self.open.discard(id(node))
+        value = self.loader.construct_object(node, deep=True)
+        if isinstance(value, float) and not math.isfinite(value):
+            self.problems.append(
+                ConfigProblem(self.source.file, line, format_path(path), f"{value} is not a number")
+            )
+            return None
+        return value
+
+    def _collection(self, node: yaml.Node, path: Path) -> Any:
         if isinstance(node, yaml.MappingNode):
             self.loader.flatten_mapping(node)  # resolves YAML merge keys (<<)
             result: dict[Any, Any] = {}
@@ -99,7 +133,7 @@ class _Builder:
                 self.source.lines[(*path, index)] = item.start_mark.line + 1
                 items.append(self.build(item, (*path, index)))
             return items
-        return self.loader.construct_object(node, deep=True)
+        raise AssertionError(node)  # pragma: no cover - only collections come here
 
 
 def read_yaml(file: FsPath, display: str | None = None) -> tuple[Source, list[ConfigProblem]]:
@@ -122,6 +156,9 @@ def read_yaml(file: FsPath, display: str | None = None) -> tuple[Source, list[Co
             return source, [ConfigProblem(name, 1, "", "file is empty")]
         source.lines[()] = node.start_mark.line + 1
         source.data = builder.build(node, ())
+    except _TooBig:
+        message = f"YAML aliases expand to more than {MAX_VALUES} values"
+        return source, [ConfigProblem(name, None, "", message)]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None

@@ -36,7 +36,10 @@ class UpgradeReport:
     lines: tuple[str, ...]
 
 
-def _check(engine: Engine, team: str, image: str, timeout: float) -> WaveOutcome:
+def _check(engine: Engine, team: str, image: str, deadline: float) -> WaveOutcome:
+    """Healthy, answering, with every job ciorch made, before ``deadline`` (engine clock):
+    one deadline for a whole wave, so a wave of N takes one timeout, not N."""
+    timeout = max(deadline - engine.clock(), 1.0)
     try:
         service = wait_healthy(engine, engine.runtime.service_id(team, "master"), image, timeout)
         secret = engine.store.get_credential(TeamId(team)).secret
@@ -71,7 +74,9 @@ def upgrade_masters(
     store = engine.store
     onboarded: dict[str, MasterRecord] = {m.team: m for m in store.list_masters()}
     views = [
-        MasterView(t.name, onboarded[t.name].image) for t in fleet.teams if t.name in onboarded
+        MasterView(t.name, _running_image(engine, t.name) or onboarded[t.name].image)
+        for t in fleet.teams
+        if t.name in onboarded
     ]
     plan = plan_rollout(views, image, canary=canary, wave_size=wave_size)
     if dry_run:
@@ -91,8 +96,16 @@ def upgrade_masters(
                 runtime_id=record.runtime_id,
                 admin_user=record.admin_user,
             )
-            _deploy(engine, fleet, step.team, step.to_image)
-        outcomes = {s.team: _check(engine, s.team, s.to_image, timeout) for s in wave}
+        failed: dict[str, WaveOutcome] = {}
+        for step in wave:
+            try:
+                _deploy(engine, fleet, step.team, step.to_image)
+            except CiorchError as exc:  # a missing image, a refused definition
+                failed[step.team] = WaveOutcome(step.team, False, str(exc))
+        deadline = engine.clock() + timeout
+        outcomes = {
+            s.team: failed.get(s.team) or _check(engine, s.team, s.to_image, deadline) for s in wave
+        }
         verdict = after_wave(wave, outcomes)
         for step in wave:
             if outcomes[step.team].ok:
@@ -101,8 +114,11 @@ def upgrade_masters(
             engine.progress(f"{step.team}: rolling back to {step.from_image}")
             # force: the failed deployment may never finish (a master that never gets
             # healthy); the rollback replaces it rather than waiting behind it.
-            _deploy(engine, fleet, step.team, step.from_image, force=True)
-            back = _check(engine, step.team, step.from_image, timeout)
+            try:
+                _deploy(engine, fleet, step.team, step.from_image, force=True)
+                back = _check(engine, step.team, step.from_image, engine.clock() + timeout)
+            except CiorchError as exc:
+                back = WaveOutcome(step.team, False, str(exc))
             state = MasterState.ROLLED_BACK if back.ok else MasterState.UNHEALTHY
             _record(engine, step, state, step.from_image)
             if not back.ok:
@@ -115,6 +131,13 @@ def upgrade_masters(
             return UpgradeReport(plan, applied=True, completed=False, lines=tuple(lines))
     lines += [f"skipped {s.team}: {s.reason}" for s in plan.skipped]
     return UpgradeReport(plan, applied=True, completed=True, lines=tuple(lines))
+
+
+def _running_image(engine: Engine, team: str) -> str | None:
+    """What the runtime runs: a rollout that stopped half-way is judged by that, not by
+    what was recorded before it stopped."""
+    service = engine.runtime.get_service(engine.runtime.service_id(team, "master"))
+    return service.image if service is not None else None
 
 
 def _record(engine: Engine, step: Upgrade, state: MasterState, image: str) -> None:

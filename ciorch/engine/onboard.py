@@ -28,7 +28,14 @@ from ciorch.config.spec import TeamSpec
 from ciorch.engine.context import Engine
 from ciorch.errors import CiorchError, NotFoundError, PermanentError, TemporaryError
 from ciorch.model import Credential, MasterState, TeamId
-from ciorch.model.runtime import Service
+from ciorch.model.runtime import (
+    LABEL_DIGEST,
+    LABEL_KIND,
+    LABEL_TEAM,
+    Service,
+    ServiceSpec,
+    spec_digest,
+)
 from ciorch.plan.casc import casc_spec_for_team, render_casc
 from ciorch.plan.onboard import (
     ADMIN_USER,
@@ -37,6 +44,7 @@ from ciorch.plan.onboard import (
     OnboardPlan,
     job_digest,
     master_service_spec,
+    master_volume,
     plan_jobs,
     plan_master,
 )
@@ -142,21 +150,24 @@ def onboard_team(
     sid = runtime.service_id(team.name, "master")
     service = runtime.get_service(sid)  # an unreachable runtime fails here, before writes
     cred = _credential(engine, team)
-    spec = master_service_spec(team, image, cred.secret if cred else "")
-    action = plan_master(image, service.image if service else None, None, spec.container.resources)
-    if cred is None and action is MasterAction.KEEP:
-        # A master ciorch has no credential for (its state was lost): start it again with
-        # a new admin password; JENKINS_HOME and its jobs stay.
-        action = MasterAction.REPLACE
+    secret = cred.secret if cred else secrets.token_urlsafe(24)
+    spec = master_service_spec(team, image, secret)
+    observed_digest = service.labels.get(LABEL_DIGEST) if service else None
+    action = plan_master(
+        image, service.image if service else None, observed_digest, spec_digest(spec)
+    )
     sent = store.managed_jobs(name)
     existing = _observe_jobs(engine, service, cred) if action is MasterAction.KEEP else None
     plan = OnboardPlan(team.name, image, action, cred is None, plan_jobs(rendered, sent, existing))
     if dry_run:
         return OnboardResult(plan, applied=False)
 
+    # What this run makes is what a failure takes back: a team new to the store is
+    # forgotten again, and a JENKINS_HOME only if this run created it (one kept by an
+    # earlier offboarding is never purged here).
     new_team = service is None and cred is None
-    secret = cred.secret if cred else secrets.token_urlsafe(24)
-    spec = master_service_spec(team, image, secret)
+    assert spec.volume is not None
+    volume_existed = runtime.has_volume(sid, spec.volume)
     spec_json = json.dumps(team.raw, sort_keys=True)
     with store.transaction():
         store.upsert_team(
@@ -168,10 +179,11 @@ def onboard_team(
             name,
             image=image,
             state=MasterState.DEPLOYING,
-            previous_image=service.image if service else None,
+            previous_image=service.image if service and service.image != image else None,
             runtime_id=sid,
             admin_user=ADMIN_USER,
         )
+    url: str | None = None
     try:
         if action is not MasterAction.KEEP:
             engine.progress(f"{team.name}: {plan.describe()[1].strip()}")
@@ -185,27 +197,18 @@ def onboard_team(
             render_casc(casc_spec_for_team(team, root_url=url + "/", admin_user=ADMIN_USER))
         )
         jobs = _apply_jobs(engine, client, name, rendered)
+        previous = store.get_master(name).previous_image
         store.put_master(
             name,
             image=image,
             state=MasterState.HEALTHY,
-            previous_image=service.image if service.image != image else None,
+            previous_image=previous,
             url=url,
             runtime_id=sid,
             admin_user=ADMIN_USER,
         )
-    except CiorchError:
-        if new_team:
-            engine.progress(f"{team.name}: onboarding failed; removing what it made")
-            _remove_team(engine, team.name, purge=True)
-        else:
-            store.put_master(
-                name,
-                image=image,
-                state=MasterState.UNHEALTHY,
-                runtime_id=sid,
-                admin_user=ADMIN_USER,
-            )
+    except BaseException:  # Ctrl-C during the wait included: take back what this run made
+        _undo(engine, team.name, sid, spec, new_team, volume_existed, cred is None, url)
         raise
     final = OnboardPlan(team.name, image, action, cred is None, jobs)
     return OnboardResult(
@@ -215,6 +218,43 @@ def onboard_team(
         new_secret=secret if cred is None else None,
         jobs=tuple(sorted(rendered)),
     )
+
+
+def _undo(
+    engine: Engine,
+    team: str,
+    sid: str,
+    spec: ServiceSpec,
+    new_team: bool,
+    volume_existed: bool,
+    new_credential: bool,
+    url: str | None,
+) -> None:
+    """Best effort: a failing clean-up must not hide why onboarding failed."""
+    name = TeamId(team)
+    try:
+        if new_team:
+            engine.progress(f"{team}: onboarding failed; removing what it made")
+            _remove_team(engine, team, purge=False)
+            if not volume_existed and spec.volume is not None:
+                engine.runtime.remove_volume(sid, spec.volume)
+            return
+        with engine.store.transaction():
+            if new_credential:
+                # Never shown to anyone: the next run makes (and shows) a new one.
+                engine.store.delete_credential(name)
+            record = engine.store.get_master(name)
+            engine.store.put_master(
+                name,
+                image=record.image,
+                state=MasterState.UNHEALTHY,
+                previous_image=record.previous_image,
+                url=url or record.url,
+                runtime_id=sid,
+                admin_user=ADMIN_USER,
+            )
+    except BaseException as exc:
+        engine.progress(f"{team}: clean-up after the failure did not finish: {exc}")
 
 
 def _apply_jobs(
@@ -233,18 +273,19 @@ def _apply_jobs(
         engine.progress(f"{team}: delete job {job}")
         client.delete_job(job)
         engine.store.set_managed_job(team, job, None)
+    for job in plan.forget:
+        engine.store.set_managed_job(team, job, None)
     return plan
 
 
 def _remove_team(engine: Engine, team: str, *, purge: bool) -> None:
     runtime = engine.runtime
-    for agent in runtime.list_instances({"ciorch.team": team, "ciorch.kind": "agent"}):
+    for agent in runtime.list_instances({LABEL_TEAM: team, LABEL_KIND: "agent"}):
         runtime.stop_oneoff(agent.id)
-    for service in runtime.list_services({"ciorch.team": team}):
+    for service in runtime.list_services({LABEL_TEAM: team}):
         runtime.delete_service(service.id, purge_volume=purge)
-    master = runtime.service_id(team, "master")
-    if runtime.get_service(master) is not None or purge:
-        runtime.delete_service(master, purge_volume=purge)
+    if purge:
+        runtime.remove_volume(runtime.service_id(team, "master"), master_volume(team))
     with suppress(NotFoundError):
         engine.store.delete_team(TeamId(team))
 
@@ -253,23 +294,25 @@ def offboard_team(
     engine: Engine, team: str, *, purge: bool = False, dry_run: bool = False
 ) -> list[str]:
     """Remove the team's master and agents (and its records); JENKINS_HOME stays unless
-    ``purge``. Returns what was (or, with dry_run, would be) removed."""
+    ``purge`` (which also removes one an earlier offboarding kept). Returns what was (or,
+    with dry_run, would be) removed."""
     runtime = engine.runtime
-    lines = [
-        f"remove service {s.id} ({s.instances} instance(s))"
-        for s in runtime.list_services({"ciorch.team": team})
-    ]
-    lines += [
-        f"remove agent {i.name}"
-        for i in runtime.list_instances({"ciorch.team": team, "ciorch.kind": "agent"})
-    ]
-    lines.append(f"{'delete' if purge else 'keep'} the JENKINS_HOME volume of {team}")
-    lines.append(f"forget team {team} in the state store")
+    services = runtime.list_services({LABEL_TEAM: team})
+    agents = runtime.list_instances({LABEL_TEAM: team, LABEL_KIND: "agent"})
+    volume = runtime.has_volume(runtime.service_id(team, "master"), master_volume(team))
     try:
         engine.store.get_team(TeamId(team))
+        known = True
     except NotFoundError:
-        if not any(line.startswith("remove") for line in lines):
-            raise NotFoundError("no such team", where=f"team {team}") from None
+        known = False
+    if not (known or services or agents or (purge and volume)):
+        raise NotFoundError("no such team", where=f"team {team}")
+    lines = [f"remove service {s.id} ({s.instances} instance(s))" for s in services]
+    lines += [f"remove agent {i.name}" for i in agents]
+    if volume:
+        lines.append(f"{'delete' if purge else 'keep'} the JENKINS_HOME volume of {team}")
+    if known:
+        lines.append(f"forget team {team} in the state store")
     if not dry_run:
         _remove_team(engine, team, purge=purge)
     return lines

@@ -7,6 +7,7 @@ task id), opaque to callers."""
 from __future__ import annotations
 
 __all__ = [
+    "LABEL_DIGEST",
     "LABEL_INSTANCE",
     "LABEL_KIND",
     "LABEL_NODE",
@@ -24,10 +25,13 @@ __all__ = [
     "VolumeSpec",
     "WorkloadKind",
     "runtime_labels",
+    "spec_digest",
 ]
 
+import hashlib
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 
 # Labels on everything ciorch starts; listing by them finds what ciorch owns after a
@@ -39,6 +43,7 @@ LABEL_SERVICE = "ciorch.service"  # service name within the team: master, pool-<
 LABEL_TEMPLATE = "ciorch.template"  # agent template (Jenkins label)
 LABEL_NODE = "ciorch.node"  # Jenkins node name of a throwaway agent
 LABEL_INSTANCE = "ciorch.instance"  # instance index within a service
+LABEL_DIGEST = "ciorch.spec-digest"  # spec_digest() of the service an instance runs
 
 
 class WorkloadKind(StrEnum):
@@ -178,3 +183,10 @@ class Service:
     @property
     def healthy(self) -> int:
         return sum(1 for t in self.tasks if t.state is InstanceState.HEALTHY)
+
+
+def spec_digest(spec: ServiceSpec) -> str:
+    """A short digest of everything that defines a service's instances (not their
+    count): equal digests mean an instance needs no replacing."""
+    text = json.dumps(asdict(replace(spec, instances=0)), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

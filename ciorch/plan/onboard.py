@@ -15,6 +15,7 @@ __all__ = [
     "OnboardPlan",
     "job_digest",
     "master_service_spec",
+    "master_volume",
     "plan_jobs",
     "plan_master",
 ]
@@ -47,6 +48,12 @@ class MasterAction(StrEnum):
     KEEP = "keep"
 
 
+def master_volume(team: str, size_mib: int = 10240) -> VolumeSpec:
+    """The team's JENKINS_HOME. The runtime scopes the name to its installation
+    (``ciorch-<team>-jenkins-home`` on Docker)."""
+    return VolumeSpec(f"{team}-jenkins-home", JENKINS_HOME, size_mib)
+
+
 def master_service_spec(team: TeamSpec, image: str, secret: str) -> ServiceSpec:
     """The team's master as a runtime service: one instance, JENKINS_HOME on a persistent
     volume, a free port (PORT0), health on /login. The master image reads ADMIN_USER and
@@ -67,8 +74,7 @@ def master_service_spec(team: TeamSpec, image: str, secret: str) -> ServiceSpec:
             resources=Resources(cpus=m.cpus, mem_mib=m.mem),
         ),
         instances=1,
-        # The runtime scopes the name to its installation (ciorch-<team>-jenkins-home).
-        volume=VolumeSpec(f"{team.name}-jenkins-home", JENKINS_HOME, m.disk),
+        volume=master_volume(team.name, m.disk),
         health=HealthCheck(path="/login", grace_seconds=MASTER_GRACE_SECONDS, timeout_seconds=5),
         port=True,
         restart=True,
@@ -76,11 +82,14 @@ def master_service_spec(team: TeamSpec, image: str, secret: str) -> ServiceSpec:
 
 
 def plan_master(
-    image: str, observed_image: str | None, observed_resources: Resources | None, wanted: Resources
+    image: str, observed_image: str | None, observed_digest: str | None, wanted_digest: str
 ) -> MasterAction:
+    """``*_digest``: ``spec_digest`` of the running and the wanted master service (image,
+    resources, volume, environment, health check): any difference replaces the master
+    on the same JENKINS_HOME."""
     if observed_image is None:
         return MasterAction.CREATE
-    if observed_image != image or (observed_resources is not None and observed_resources != wanted):
+    if observed_image != image or observed_digest != wanted_digest:
         return MasterAction.REPLACE
     return MasterAction.KEEP
 
@@ -95,10 +104,11 @@ class JobsPlan:
     update: tuple[str, ...]
     delete: tuple[str, ...]
     unchanged: tuple[str, ...]
+    forget: tuple[str, ...] = ()  # made by ciorch, gone from the master and from the file
 
     @property
     def changes(self) -> int:
-        return len(self.create) + len(self.update) + len(self.delete)
+        return len(self.create) + len(self.update) + len(self.delete) + len(self.forget)
 
 
 def plan_jobs(
@@ -117,7 +127,10 @@ def plan_jobs(
         else:
             unchanged.append(name)
     delete = sorted(n for n in sent if n not in rendered and n in on_master)
-    return JobsPlan(tuple(create), tuple(update), tuple(delete), tuple(unchanged))
+    forget = sorted(
+        n for n in sent if n not in rendered and existing is not None and n not in on_master
+    )
+    return JobsPlan(tuple(create), tuple(update), tuple(delete), tuple(unchanged), tuple(forget))
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +160,7 @@ class OnboardPlan:
         lines += [f"  create job {n}" for n in self.jobs.create]
         lines += [f"  update job {n}" for n in self.jobs.update]
         lines += [f"  delete job {n} (no longer in the team file)" for n in self.jobs.delete]
+        lines += [f"  forget job {n} (deleted on the master by hand)" for n in self.jobs.forget]
         if self.jobs.unchanged:
             lines.append(f"  {len(self.jobs.unchanged)} job(s) unchanged")
         return lines

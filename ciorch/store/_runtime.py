@@ -126,6 +126,11 @@ class RuntimeState(StoreBase):
             raise NotFoundError("no credential recorded", where=f"master of team {team}")
         return Credential(TeamId(row["team"]), row["username"], row["secret"])
 
+    def delete_credential(self, team: TeamId) -> None:
+        """Forget ``team``'s admin credential (no error when there is none)."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM credentials WHERE team = ?", (team,))
+
     # -- managed jobs ---------------------------------------------------------------
 
     def managed_jobs(self, team: TeamId) -> dict[str, str]:

@@ -323,3 +323,37 @@ def test_environment_overrides_controller_settings(controller_tree: Path) -> Non
     assert fleet.controller is not None
     assert fleet.controller.listen == "127.0.0.1:9999"
     assert fleet.controller.state_path == Path("/tmp/x.db")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            BASE_TEAM.replace("  cpus: 1\n  mem: 2048", "  cpus: .nan\n  mem: 2048"),
+            ["teams/karaoke.yaml:4 master.cpus: nan is not a number"],
+            id="nan",
+        ),
+        pytest.param(
+            BASE_TEAM.replace("      min: 1\n", "      min: 1.0\n"),
+            ["teams/karaoke.yaml:18 agents.test-php.pool.min: 1.0 is not of type 'integer'"],
+            id="float-for-integer",
+        ),
+        pytest.param(
+            BASE_TEAM.replace("description: test team", "description: &a [*a]"),
+            ["teams/karaoke.yaml:2 description[0]: recursive YAML alias"],
+            id="recursive-alias",
+        ),
+        pytest.param(
+            "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+            + "".join(
+                f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
+                for p, c in zip("abcdef", "bcdefg", strict=True)
+            ),
+            ["teams/karaoke.yaml: YAML aliases expand to more than 100000 values"],
+            id="billion-laughs",
+        ),
+    ],
+)
+def test_hostile_yaml_is_a_clear_problem(tree: Path, text: str, expected: list[str]) -> None:
+    (tree / "teams" / "karaoke.yaml").write_text(text)
+    assert [str(p) for p in validate_paths([Path("teams")])] == expected

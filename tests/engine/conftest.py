@@ -34,20 +34,66 @@ def master_image(docker_client: Any, base_image: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def broken_master_image(docker_client: Any, master_image: str) -> str:
-    """A master image that never answers: its masters never become healthy."""
+def broken_master_image(docker_client: Any, master_image: str) -> Iterator[str]:
+    """A master image that never answers: its masters never become healthy. Tagged for
+    this session only, and removed after it."""
+    tag = f"ciorch/master-emulator:broken-{uuid.uuid4().hex[:8]}"
     dockerfile = f'FROM {master_image}\nENTRYPOINT ["sleep", "infinity"]\n'
-    docker_client.images.build(
-        fileobj=io.BytesIO(dockerfile.encode()), tag="ciorch/master-emulator:broken", rm=True
-    )
-    return "ciorch/master-emulator:broken"
+    docker_client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=tag, rm=True)
+    yield tag
+    docker_client.images.remove(tag, force=True)
+
+
+@pytest.fixture
+def second_master_image(docker_client: Any, master_image: str) -> Iterator[str]:
+    """The stand-in master image under a second name, as an upgrade target."""
+    tag = f"ciorch/master-emulator:v2-{uuid.uuid4().hex[:8]}"
+    docker_client.images.get(master_image).tag(tag)
+    yield tag
+    docker_client.images.remove(tag)
+
+
+@pytest.fixture
+def owner() -> str:
+    return f"e2e-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def docker_controller(
+    tmp_path: Path, docker_client: Any, master_image: str, owner: str
+) -> Iterator[Controller]:
+    """A controller on the local engine only, for the failure-path tests."""
+    write_controller(tmp_path, master_image)
+
+    def make() -> Runtime:
+        return DockerRuntime(owner=owner, master_ports=(18700, 18799))
+
+    try:
+        yield Controller(tmp_path, owner, "docker", make)
+    finally:
+        _cleanup(docker_client, make, owner)
+
+
+def _cleanup(docker_client: Any, make: Any, owner: str) -> None:
+    runtime = make()
+    for service in runtime.list_services():
+        runtime.delete_service(service.id, purge_volume=True)
+    runtime.close()
+    for c in docker_client.containers.list(all=True, filters={"label": f"{LABEL_OWNER}={owner}"}):
+        c.remove(force=True, v=True)
+    for v in docker_client.volumes.list(filters={"name": owner}):
+        if v.name.startswith(owner + "-"):
+            v.remove(force=True)
 
 
 @pytest.fixture(params=["docker", "marathon"])
 def controller(
-    request: pytest.FixtureRequest, tmp_path: Path, docker_client: Any, master_image: str
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    docker_client: Any,
+    master_image: str,
+    owner: str,
 ) -> Iterator[Controller]:
-    owner = f"e2e-{uuid.uuid4().hex[:8]}"
     write_controller(tmp_path, master_image)
     emulator: MarathonEmulator | None = None
     if request.param == "docker":
@@ -66,16 +112,16 @@ def controller(
     try:
         yield Controller(tmp_path, owner, request.param, make)
     finally:
-        runtime = make()
-        for service in runtime.list_services():
-            runtime.delete_service(service.id, purge_volume=True)
-        runtime.close()
-        if emulator is not None:
-            emulator.stop()
-        for c in docker_client.containers.list(
-            all=True, filters={"label": f"{LABEL_OWNER}={owner}"}
-        ):
-            c.remove(force=True, v=True)
-        for v in docker_client.volumes.list(filters={"name": owner}):
-            if v.name.startswith(owner + "-"):
-                v.remove(force=True)
+        try:
+            if emulator is not None:
+                runtime = make()
+                for service in runtime.list_services():
+                    runtime.delete_service(service.id, purge_volume=True)
+                runtime.close()
+                emulator.stop()
+        finally:
+            _cleanup(docker_client, make if emulator is None else _docker(owner), owner)
+
+
+def _docker(owner: str) -> Any:
+    return lambda: DockerRuntime(owner=owner, master_ports=(18700, 18799))

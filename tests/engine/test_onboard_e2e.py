@@ -4,7 +4,6 @@ master that never becomes healthy rolls the canary back and leaves the others al
 
 from __future__ import annotations
 
-import docker
 import jenkins
 import pytest
 from _engine_kit import Controller
@@ -39,7 +38,7 @@ def client(controller: Controller, team: str, url: str) -> jenkins.Jenkins:
 
 
 def test_onboard_three_teams_converge_and_upgrade(
-    controller: Controller, broken_master_image: str
+    controller: Controller, broken_master_image: str, second_master_image: str
 ) -> None:
     urls = onboard_all(controller)
     assert len(set(urls.values())) == 3, "each team has its own master on its own port"
@@ -68,8 +67,7 @@ def test_onboard_three_teams_converge_and_upgrade(
     assert after == before
 
     # An upgrade across the three succeeds; JENKINS_HOME (the jobs) survives.
-    new_image = "ciorch/master-emulator:v2"
-    docker.from_env().images.get("ciorch/master-emulator:latest").tag(new_image)
+    new_image = second_master_image
     with controller.engine() as engine:
         report = upgrade_masters(
             engine, fleet, new_image, canary="karaoke", wave_size=2, timeout=60

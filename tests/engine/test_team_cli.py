@@ -7,36 +7,28 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _engine_kit import write_controller
 from click.testing import CliRunner
 
 from ciorch.cli import main
 from ciorch.model.runtime import LABEL_OWNER
 
 pytestmark = pytest.mark.docker
-OWNER = "e2e-cli"
 
 
 @pytest.fixture
-def cli(
-    tmp_path: Path, docker_client: Any, master_image: str, monkeypatch: pytest.MonkeyPatch
-) -> Any:
-    monkeypatch.setenv("CIORCH_OWNER", OWNER)
-    write_controller(tmp_path, master_image)
+def cli(docker_controller: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("CIORCH_OWNER", docker_controller.owner)
     runner = CliRunner()
 
     def run(*args: str) -> Any:
-        return runner.invoke(main, ["-c", str(tmp_path / "ciorch.yaml"), *args])
+        return runner.invoke(main, ["-c", str(docker_controller.config), *args])
 
-    yield run
-    for c in docker_client.containers.list(all=True, filters={"label": f"{LABEL_OWNER}={OWNER}"}):
-        c.remove(force=True, v=True)
-    for v in docker_client.volumes.list(filters={"name": OWNER}):
-        if v.name.startswith(OWNER + "-"):
-            v.remove(force=True)
+    return run
 
 
-def test_onboard_list_show_status_offboard(cli: Any, tmp_path: Path, docker_client: Any) -> None:
+def test_onboard_list_show_status_offboard(
+    cli: Any, tmp_path: Path, docker_client: Any, owner: str
+) -> None:
     secret = tmp_path / "edge.admin"
     result = cli(
         "team",
@@ -50,7 +42,8 @@ def test_onboard_list_show_status_offboard(cli: Any, tmp_path: Path, docker_clie
     assert result.exit_code == 0, result.output
     assert "master:   http://127.0.0.1:187" in result.stdout
     assert "jobs:     edge-build, edge-integration" in result.stdout
-    assert "waiting for the master" in result.stderr or "master answers at" in result.stderr
+    assert "edge: create master from ciorch/master-emulator:latest" in result.stderr
+    assert "edge: master answers at http://127.0.0.1:187" in result.stderr
     assert (secret.stat().st_mode & 0o777) == 0o600
     assert len(secret.read_text().strip()) >= 24
     assert secret.read_text().strip() not in result.output  # never printed when filed
@@ -67,13 +60,13 @@ def test_onboard_list_show_status_offboard(cli: Any, tmp_path: Path, docker_clie
 
     dry = cli("team", "offboard", "edge", "--dry-run")
     assert dry.exit_code == 0
-    assert "remove service e2e-cli-edge-master (1 instance(s))" in dry.stdout
-    assert docker_client.containers.list(filters={"label": f"{LABEL_OWNER}={OWNER}"}) != []
+    assert f"remove service {owner}-edge-master (1 instance(s))" in dry.stdout
+    assert docker_client.containers.list(filters={"label": f"{LABEL_OWNER}={owner}"}) != []
 
     gone = cli("team", "offboard", "edge", "--purge")
     assert gone.exit_code == 0, gone.output
     assert (
-        docker_client.containers.list(all=True, filters={"label": f"{LABEL_OWNER}={OWNER}"}) == []
+        docker_client.containers.list(all=True, filters={"label": f"{LABEL_OWNER}={owner}"}) == []
     )
     assert cli("team", "list").stdout.strip() == "no teams onboarded"
     missing = cli("team", "offboard", "edge")

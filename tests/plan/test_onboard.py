@@ -19,23 +19,22 @@ from ciorch.plan.onboard import (
 )
 
 ROOT = Path(__file__).parent.parent.parent
-R = Resources(cpus=1.0, mem_mib=2048)
 
 
 @pytest.mark.parametrize(
-    ("observed_image", "observed_res", "expected"),
+    ("observed_image", "observed_digest", "expected"),
     [
         (None, None, MasterAction.CREATE),
-        ("m:1", R, MasterAction.KEEP),
-        ("m:0", R, MasterAction.REPLACE),
-        ("m:1", Resources(cpus=2.0, mem_mib=2048), MasterAction.REPLACE),
-        ("m:1", None, MasterAction.KEEP),
+        ("m:1", "d1", MasterAction.KEEP),
+        ("m:0", "d1", MasterAction.REPLACE),
+        ("m:1", "d0", MasterAction.REPLACE),  # resources, volume, env or health changed
+        ("m:1", None, MasterAction.REPLACE),  # made by something that does not label it
     ],
 )
 def test_plan_master(
-    observed_image: str | None, observed_res: Resources | None, expected: MasterAction
+    observed_image: str | None, observed_digest: str | None, expected: MasterAction
 ) -> None:
-    assert plan_master("m:1", observed_image, observed_res, R) is expected
+    assert plan_master("m:1", observed_image, observed_digest, "d1") is expected
 
 
 A, B, C = "<a/>", "<b/>", "<c/>"
@@ -50,7 +49,8 @@ A, B, C = "<a/>", "<b/>", "<c/>"
         ({"x": A}, {}, {"x"}, JobsPlan((), ("x",), (), ())),  # made by hand: take it over
         ({"x": A}, {"x": job_digest(A)}, set(), JobsPlan(("x",), (), (), ())),  # deleted by hand
         ({}, {"old": job_digest(C)}, {"old", "manual"}, JobsPlan((), (), ("old",), ())),
-        ({}, {"old": job_digest(C)}, {"manual"}, JobsPlan((), (), (), ())),
+        ({}, {"old": job_digest(C)}, {"manual"}, JobsPlan((), (), (), (), ("old",))),
+        ({}, {"old": job_digest(C)}, None, JobsPlan((), (), (), ())),  # master not observed
     ],
 )
 def test_plan_jobs(

@@ -12,7 +12,7 @@ import pytest
 from ciorch.adapters.docker_runtime import DockerRuntime
 from ciorch.adapters.marathon_runtime import MarathonRuntime
 from ciorch.adapters.runtime import Runtime
-from ciorch.model.runtime import LABEL_OWNER
+from ciorch.model.runtime import LABEL_KIND, LABEL_OWNER
 from ciorch.testing.marathon import MarathonEmulator
 
 
@@ -31,15 +31,27 @@ def _cleanup(docker_client: Any, owner: str) -> None:
         all=True, filters={"label": f"{LABEL_OWNER}={owner}"}
     ):
         container.remove(force=True, v=True)
-    for volume in docker_client.volumes.list(filters={"label": f"{LABEL_OWNER}={owner}"}):
+    for volume in _volumes(docker_client, owner):
         volume.remove(force=True)
+
+
+def _volumes(docker_client: Any, owner: str) -> list[Any]:
+    """The owner's volumes: labelled ones (the Marathon emulator's) and the named volumes
+    Docker creates from a bind, which carry no labels but the owner's name prefix."""
+    labelled = docker_client.volumes.list(filters={"label": f"{LABEL_OWNER}={owner}"})
+    named = [
+        v
+        for v in docker_client.volumes.list(filters={"name": owner})
+        if v.name.startswith(owner + "-")
+    ]
+    return list({v.name: v for v in [*labelled, *named]}.values())
 
 
 def _leftovers(docker_client: Any, owner: str) -> list[str]:
     """Containers and volumes of ``owner`` still on the engine."""
     label = f"{LABEL_OWNER}={owner}"
     containers = docker_client.containers.list(all=True, filters={"label": label})
-    volumes = docker_client.volumes.list(filters={"label": label})
+    volumes = _volumes(docker_client, owner)
     return [f"container {c.name}" for c in containers] + [f"volume {v.name}" for v in volumes]
 
 
@@ -63,11 +75,12 @@ def runtime(request: pytest.FixtureRequest, docker_client: Any, owner: str) -> I
         try:
             for service in rt.list_services():
                 rt.delete_service(service.id, purge_volume=True)
+            for agent in rt.list_instances({LABEL_KIND: "agent"}):
+                rt.stop_oneoff(agent.id)
             rt.close()
         finally:
             if emulator is not None:
                 emulator.stop()
-                left = _leftovers(docker_client, owner)
-                _cleanup(docker_client, owner)
-                assert left == [], f"the Marathon emulator left {left} behind"
+            left = _leftovers(docker_client, owner)
             _cleanup(docker_client, owner)
+            assert left == [], f"{request.param} left {left} behind"

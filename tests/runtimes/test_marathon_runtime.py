@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import importlib.resources
 import json
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
 import jsonschema
 import pytest
+from _wait import wait_for
 
 from ciorch.adapters.marathon_runtime import (
     MarathonRuntime,
@@ -286,12 +286,13 @@ def test_oneoff_is_its_app_and_reports_a_failed_task(
     assert isinstance(executor, MemoryExecutor)
     (task_id,) = executor.tasks
     executor.fail(task_id, "Command exited with status 3")
-    deadline = time.monotonic() + 10
-    while runtime.list_instances({LABEL_NODE: "build-php-0001"})[0].state is not (
-        InstanceState.FAILED
-    ):  # not relaunched before the long backoff: FAILED until the engine stops it
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    # not relaunched before the long backoff: FAILED until the engine stops it
+    wait_for(
+        lambda: (
+            runtime.list_instances({LABEL_NODE: "build-php-0001"})[0].state is InstanceState.FAILED
+        ),
+        timeout=10,
+    )
     with pytest.raises(TemporaryError, match="Command exited with status 3"):
         runtime.wait_oneoff(agent.id, timeout=10, interval=0.02)
 
