@@ -5,31 +5,20 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
 
+from _wait import wait_for
+
 T = TypeVar("T")
 
 __all__ = ["REPO", "JarServer", "Run", "free_port", "jar_server", "run_to_end", "wait_for"]
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def wait_for(predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.05) -> T:
-    """The first truthy value of ``predicate()``; AssertionError after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    last = predicate()
-    while not last:
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
-        time.sleep(interval)
-        last = predicate()
-    return last
 
 
 def free_port() -> int:

@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 import urllib.request
 from dataclasses import replace
 from typing import Any
 
 import pytest
+from _wait import wait_for
 
 from ciorch.adapters.marathon_runtime import MarathonRuntime
 from ciorch.adapters.runtime import Runtime, wait_for_service
@@ -90,13 +90,11 @@ def container_of(runtime: Runtime, docker_client: Any, node: str) -> Any:
     """The running container of one-off ``node``, found by ciorch's labels (on Marathon
     the task starts after ``run_oneoff`` returns)."""
     labels = [f"{LABEL_OWNER}={runtime.owner}", f"{LABEL_NODE}={node}"]
-    deadline = time.monotonic() + 30
-    while True:
-        found = docker_client.containers.list(filters={"label": labels, "status": "running"})
-        if found:
-            return found[0]
-        assert time.monotonic() < deadline, f"no running container for {node}"
-        time.sleep(0.1)
+    found = wait_for(
+        lambda: docker_client.containers.list(filters={"label": labels, "status": "running"}),
+        timeout=30,
+    )
+    return found[0]
 
 
 def start_oneoff(runtime: Runtime, spec: ContainerSpec) -> None:
@@ -347,10 +345,7 @@ def jenkins_home_volumes(runtime: Runtime, docker_client: Any, team: str) -> lis
 
 def wait_for_volumes(runtime: Runtime, docker_client: Any, team: str, count: int) -> None:
     """Marathon destroys a deleted app's volumes once its tasks are gone: not at once."""
-    deadline = time.monotonic() + 15
-    while len(found := jenkins_home_volumes(runtime, docker_client, team)) != count:
-        assert time.monotonic() < deadline, f"volumes: {[v.name for v in found]}"
-        time.sleep(0.1)
+    wait_for(lambda: len(jenkins_home_volumes(runtime, docker_client, team)) == count, 15)
 
 
 def test_unhealthy_master_is_reported(runtime: Runtime, team: str, python_image: str) -> None:
