@@ -10,11 +10,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from _wait import wait_for
 
-T = TypeVar("T")
 
 __all__ = ["REPO", "JarServer", "Run", "free_port", "jar_server", "run_to_end", "wait_for"]
 
