@@ -14,7 +14,6 @@ from typing import Any
 
 from _wait import wait_for
 
-
 __all__ = ["REPO", "JarServer", "Run", "free_port", "jar_server", "run_to_end", "wait_for"]
 
 REPO = Path(__file__).resolve().parents[2]
