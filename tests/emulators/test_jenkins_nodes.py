@@ -224,6 +224,7 @@ def test_agent_killed_mid_build(emu: JenkinsEmulator, client: Any) -> None:
     assert done["result"] == "FAILURE"
     console = client.get_build_console_output("j", 1)
     assert "Agent went offline during the build" in console
+    assert "ERROR: Connection was broken" in console  # "ERROR: <offline cause>"
     assert console.rstrip().endswith("Finished: FAILURE")
     info = client.get_node_info("k")
     assert info["offline"] is True

@@ -26,6 +26,9 @@ What is emulated
     launcher, ``SwarmSlave`` via ``/plugin/swarm/createSlave``), their two offline flags,
     executors, labels and label expressions, the JNLP file with the agent secret, and
     scheduling by label and mode (``Node.canTake``). Builds with console text, stop and results.
+    Load statistics (``/label/X/loadStatistics``, ``/computer/N/loadStatistics``,
+    ``/overallLoad``, ``/unlabeledLoad``) as moving averages, sampled every ``load_clock``
+    seconds (Jenkins: 10).
 
 Agents
     The remoting protocol of ``agent.jar`` is not emulated. Nodes connect through a small JSON

@@ -70,6 +70,7 @@ class JenkinsEmulator:
         built_in_executors: int = 0,
         left_retention: float = 300.0,
         agent_timeout: float = 5.0,
+        load_clock: float = 10.0,
         home: Path | None = None,
     ) -> None:
         self.admin = admin
@@ -80,6 +81,7 @@ class JenkinsEmulator:
             "built_in_executors": built_in_executors,
             "left_retention": left_retention,
             "agent_timeout": agent_timeout,
+            "load_clock": load_clock,
         }
         self.key = secrets.token_bytes(32)
         self.home = home
@@ -99,6 +101,7 @@ class JenkinsEmulator:
             built_in_executors=int(self._settings["built_in_executors"]),
             left_retention=float(self._settings["left_retention"]),
             agent_timeout=float(self._settings["agent_timeout"]),
+            load_clock=float(self._settings["load_clock"]),
             key=self.key,
         )
         if self.home is not None:

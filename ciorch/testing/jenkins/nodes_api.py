@@ -11,6 +11,7 @@ from xml.sax.saxutils import escape
 from werkzeug.wrappers import Response
 
 from .labels import split_labels
+from .load import LABEL_CLASS
 from .model import Node
 from .render import render_computer, render_computer_set
 from .state import ApiError, JenkinsState
@@ -38,6 +39,9 @@ def computer_route(state: JenkinsState, ctx: Ctx, rest: list[str]) -> Response:
         return html(f"{node.display_name} [Jenkins]")
     if tail == ["api", "json"]:
         return ctx.json(render_computer(state, node, ctx.root, ctx.tree_depth()))
+    if tail == ["loadStatistics", "api", "json"]:  # the node's self label's statistics
+        stats = state.load.label(state, state.load.self_label(node))
+        return ctx.json(stats.render(LABEL_CLASS, ctx.tree_depth()))
     if tail == ["doDelete"]:
         _post(ctx)
         state.remove_node(node.name)

@@ -423,10 +423,7 @@ def render_label(state: JenkinsState, text: str, root: str, depth: int) -> dict[
     ]
 
     def node_json(node: Node) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "_class": "hudson.model.Hudson" if node.built_in else "hudson.slaves.DumbSlave",
-            "nodeName": node.node_name,
-        }
+        out: dict[str, Any] = {"_class": _node_class(node), "nodeName": node.node_name}
         if depth >= 1:
             out.update(
                 {
@@ -454,6 +451,13 @@ def render_label(state: JenkinsState, text: str, root: str, depth: int) -> dict[
         "tiedJobs": [render_job_ref(j, root) for j in tied],
         "totalExecutors": sum(n.num_executors for n in online),
     }
+
+
+def _node_class(node: Node) -> str:
+    """The ``Node`` subclass (not the computer): ``SwarmSlave`` for swarm nodes (API.md C4)."""
+    if node.built_in:
+        return "hudson.model.Hudson"
+    return "hudson.plugins.swarm.SwarmSlave" if node.swarm else "hudson.slaves.DumbSlave"
 
 
 def _canonical(text: str) -> str:

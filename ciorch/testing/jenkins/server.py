@@ -20,6 +20,7 @@ from werkzeug.wrappers import Request, Response
 
 from . import agent_api, nodes_api
 from .casc_api import apply_casc
+from .load import LABEL_CLASS, OVERALL_CLASS, UNLABELED_CLASS
 from .model import Build
 from .render import (
     render_build,
@@ -223,6 +224,14 @@ class JenkinsApp:
             return nodes_api.computer_route(self.state, ctx, parts[1:])
         if head == "label" and len(parts) >= 2 and parts[2:] in (["api", "json"], []):
             return ctx.json(render_label(self.state, parts[1], ctx.root, ctx.tree_depth()))
+        if head == "label" and len(parts) == 5 and parts[2:] == ["loadStatistics", "api", "json"]:
+            stats = self.state.load.label(self.state, parts[1])
+            return ctx.json(stats.render(LABEL_CLASS, ctx.tree_depth()))
+        if parts in (["overallLoad", "api", "json"], ["unlabeledLoad", "api", "json"]):
+            load = self.state.load
+            if head == "overallLoad":
+                return ctx.json(load.overall.render(OVERALL_CLASS, ctx.tree_depth()))
+            return ctx.json(load.unlabeled.render(UNLABELED_CLASS, ctx.tree_depth()))
         if parts[:3] == ["plugin", "swarm", "createSlave"]:
             return nodes_api.swarm_create(self.state, ctx)
         if head == "configuration-as-code" and len(parts) == 2:

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 
 from . import queue_logic
 from .config import JobConfig, parse_job_config, with_disabled
+from .load import LoadTracker
 from .model import (
     BUILT_IN_NAME,
     Build,
@@ -53,6 +54,7 @@ class JenkinsState:
         built_in_executors: int = 0,
         left_retention: float = 300.0,
         agent_timeout: float = 5.0,
+        load_clock: float = 10.0,
         key: bytes | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -82,6 +84,7 @@ class JenkinsState:
                 description="the Jenkins controller's built-in node",
             )
         }
+        self.load = LoadTracker(load_clock)
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
 
@@ -529,6 +532,7 @@ class JenkinsState:
         for item in list(self.items.values()):
             if item.left_at is not None and now - item.left_at > self.left_retention:
                 del self.items[item.id]
+        self.load.maybe_tick(self, now)
 
     def claim_builds(self, node: Node) -> list[Build]:
         """Start the builds assigned to an HTTP agent's executors and hand them over once."""

@@ -90,7 +90,8 @@ class MarathonEmulator:
     ``health_interval``: overrides every health check's intervalSeconds (None: use it).
     ``health_deadline``: after this many seconds a deployment waiting for health stops
     replacing unhealthy tasks and stays listed. ``credentials``: (user, password) to
-    require basic auth. Fault knobs: :attr:`latency`, :attr:`error_rate`,
+    require basic auth. ``max_running_deployments``: Marathon's flag of that name (100);
+    beyond it a change without force is 403. Fault knobs: :attr:`latency`, :attr:`error_rate`,
     :attr:`error_status`, :meth:`down`, :meth:`up`, :meth:`restart`.
     """
 
@@ -108,6 +109,7 @@ class MarathonEmulator:
         credentials: tuple[str, str] | None = None,
         host_ports: tuple[int, int] = (31000, 32000),
         seed: int = 0,
+        max_running_deployments: int = 100,
     ) -> None:
         if executor == "memory":
             self.executor: TaskExecutor = MemoryExecutor(health)
@@ -119,7 +121,11 @@ class MarathonEmulator:
             self.executor = executor
         self.instance_id = uuid.uuid4().hex[:12]
         self.executor.bind(self.instance_id)
-        self.state = MarathonState(deployment_seconds, host_ports=host_ports)
+        self.state = MarathonState(
+            deployment_seconds,
+            host_ports=host_ports,
+            max_running_deployments=max_running_deployments,
+        )
         tick = 0.1 if isinstance(self.executor, DockerExecutor) else 0.02
         self.reconciler = Reconciler(
             self.state,

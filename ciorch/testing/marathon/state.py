@@ -22,9 +22,19 @@ from .executors import TaskSpec
 from .selectors import LabelSelector
 from .tasks import KILLING, RUNNING, STAGING, AppRecord, Health, Task
 
-__all__ = ["MarathonState", "is_resident"]
+__all__ = ["MarathonState", "is_resident", "too_many_deployments"]
 
 Json = dict[str, Any]
+
+
+def too_many_deployments(limit: int) -> str:
+    """``TooManyRunningDeploymentsException``'s message, verbatim (its missing blank too)."""
+    return (
+        f"Max number ({limit}) of running deployments is achieved. Wait for existing "
+        "deployments to complete or cancel oneusing force=true parameter. You can increase "
+        "max deployment number by using --max_running_deployments parameter but be advised "
+        "that this can have negative effects on the performance."
+    )
 
 
 def _app_missing(app_id: str) -> ApiError:
@@ -53,8 +63,10 @@ class MarathonState:
         deployment_seconds: float,
         host_ports: tuple[int, int] = (31000, 32000),
         service_ports: tuple[int, int] = (10000, 20000),
+        max_running_deployments: int = 100,
     ) -> None:
         self.lock = threading.RLock()
+        self.max_running_deployments = max_running_deployments
         self.deployment_seconds = deployment_seconds
         self.host_ports = host_ports
         self.service_port_range = service_ports
@@ -76,6 +88,7 @@ class MarathonState:
     def _check_lock(self, app_id: str, force: bool) -> None:
         """409 while a deployment touches the app; with force the deployments are
         cancelled (records dropped) and the new change goes ahead."""
+        self._check_capacity(force)
         running = self.deployments_of(app_id)
         if not running:
             return
@@ -83,6 +96,13 @@ class MarathonState:
             raise ApiError(409, locked_error_body([d.id for d in running]))
         for deployment in running:
             del self.deployments[deployment.id]
+
+    def _check_capacity(self, force: bool) -> None:
+        """403 once ``--max_running_deployments`` (default 100) deployments run; a forced
+        change still goes ahead (``TooManyRunningDeploymentsException``, mapped to 403 by
+        ``MarathonExceptionMapper``; checked before the app lock: not confirmed)."""
+        if not force and len(self.deployments) >= self.max_running_deployments:
+            raise ApiError(403, {"message": too_many_deployments(self.max_running_deployments)})
 
     def _deploy(self, app_id: str, kind: str, original: Json | None, version: str) -> Deployment:
         record = self.apps.get(app_id)
@@ -390,6 +410,8 @@ class MarathonState:
         """force: drop the record (202, empty). Else roll back: a new deployment that
         restores the definition from before the change (200 with its id)."""
         with self.lock:
+            if deployment_id in self.deployments and not force:
+                self._check_capacity(force)  # the rollback is a deployment of its own
             deployment = self.deployments.pop(deployment_id, None)
             if deployment is None:
                 raise ApiError(404, {"message": f"DeploymentPlan {deployment_id} does not exist"})
