@@ -206,7 +206,7 @@ def team_onboard(
     if spec is None:
         raise CiorchError("no team defined in this file", where=str(team_file))
     assert fleet.controller is not None
-    with open_engine(fleet.controller, progress=_progress) as engine:
+    with open_engine(fleet.controller, progress=_progress, exclusive=True) as engine:
         result = onboard_team(engine, spec, dry_run=dry_run, timeout=timeout)
     if output == "json":
         _emit(result_json(result), output, "")
@@ -302,7 +302,7 @@ def team_offboard(ctx: click.Context, name: str, purge: bool, dry_run: bool) -> 
     """Remove a team's master and agents. JENKINS_HOME is kept unless --purge."""
     fleet = _controller_fleet(ctx)
     assert fleet.controller is not None
-    with open_engine(fleet.controller, progress=_progress) as engine:
+    with open_engine(fleet.controller, progress=_progress, exclusive=True) as engine:
         lines = offboard_team(engine, name, purge=purge, dry_run=dry_run)
     click.echo("\n".join(lines))
     if dry_run:
@@ -368,7 +368,7 @@ def masters_upgrade(
     """
     fleet = _controller_fleet(ctx)
     assert fleet.controller is not None
-    with open_engine(fleet.controller, progress=_progress) as engine:
+    with open_engine(fleet.controller, progress=_progress, exclusive=True) as engine:
         report = upgrade_masters(
             engine,
             fleet,
