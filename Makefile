@@ -14,8 +14,9 @@ PYTEST_ARGS ?=
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+# A venv without pip (python3-venv was missing when it was made) is made again.
+$(STAMP): pyproject.toml | system
+	@test -x $(BIN)/pip || { rm -rf $(VENV); $(PYTHON) -m venv $(VENV); }
 	@$(BIN)/python -m pip install -q --upgrade pip
 	@$(BIN)/python -m pip install -q -e '.[dev]'
 	@touch $@
@@ -73,7 +74,8 @@ IMAGE_PREFIX ?= ciorch
 AGENT_ENVS ?= java-maven php go python
 IMAGE_VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"$$/\1/p' ciorch/__init__.py)-g$(shell git rev-parse --short=7 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD -- 2>/dev/null || echo -dirty)
 IMAGE_REVISION := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
-IMAGE_SOURCE ?= $(or $(shell git config --get remote.origin.url 2>/dev/null),file://$(CURDIR))
+# The remote without any user:token@ part (CI remotes carry job tokens).
+IMAGE_SOURCE ?= $(or $(shell git config --get remote.origin.url 2>/dev/null | sed -E 's#(://)[^/@]*@#\1#'),file://$(CURDIR))
 # The master image needs the Jenkins distribution (jenkins.war, the plugin installation
 # manager, the update center): build it where they are reachable, with the checksums
 # published beside the downloads (images/README.md).

@@ -41,7 +41,11 @@ class CiorchGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ConfigError as exc:
-            click.echo(f"Error: invalid configuration ({len(exc.problems)} problems)", err=True)
+            count = len(exc.problems)
+            click.echo(
+                f"Error: invalid configuration ({count} problem{'s' if count != 1 else ''})",
+                err=True,
+            )
             for problem in exc.problems:
                 click.echo(f"  {problem}", err=True)
             ctx.exit(1)
@@ -149,11 +153,12 @@ def _controller_fleet(ctx: click.Context, *extra: Path) -> Fleet:
     nothing is touched when any of it is invalid."""
     config_path: Path = ctx.obj["config_path"]
     if not config_path.is_file():
+        what = "is a folder, not a file" if config_path.is_dir() else "not found"
         raise CiorchError(
-            "no controller configuration; pass --config or set CIORCH_CONFIG",
+            f"controller configuration {what} (pass --config FILE or set CIORCH_CONFIG)",
             where=str(config_path),
         )
-    fleet = load_fleet([config_path, *extra])
+    fleet = load_fleet(list(extra), controller=config_path)
     assert fleet.controller is not None
     return fleet
 
@@ -243,6 +248,9 @@ def team_list(ctx: click.Context, output: str) -> None:
     """Teams ciorch has onboarded, with their masters."""
     fleet = _controller_fleet(ctx)
     assert fleet.controller is not None
+    if not fleet.controller.state_path.exists():
+        _emit([], output, "no teams onboarded")
+        return
     with Store.open(fleet.controller.state_path) as store:
         masters = {m.team: m for m in store.list_masters()}
         rows: list[dict[str, Any]] = [
@@ -270,6 +278,8 @@ def team_show(ctx: click.Context, name: str, output: str) -> None:
     """One team: its master, jobs and agent templates."""
     fleet = _controller_fleet(ctx)
     assert fleet.controller is not None
+    if not fleet.controller.state_path.exists():
+        raise NotFoundError("no such team", where=f"team {name}")
     with Store.open(fleet.controller.state_path) as store:
         record = store.get_team(TeamId(name))
         try:
@@ -427,7 +437,7 @@ def images_list(registry: str | None, output: str) -> None:
 def serve(ctx: click.Context, dry_run: bool) -> None:
     """Run the controller service: HTTP API, webhooks, dashboard and the loops that
     keep masters, throwaway agents and pools as configured."""
-    fleet = load_fleet([ctx.obj["config_path"]])
+    fleet = _controller_fleet(ctx)
     assert fleet.controller is not None
     if dry_run:
         click.echo(

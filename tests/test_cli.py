@@ -89,7 +89,7 @@ def test_errors_print_once_as_error_line(runner: CliRunner, examples: Path) -> N
     (examples / "ciorch.yaml").write_text("runtime: {kind: nomad}\n")
     result = runner.invoke(main, ["-c", str(examples / "ciorch.yaml"), "serve", "--dry-run"])
     assert result.exit_code == 1
-    assert result.stderr.startswith("Error: invalid configuration (1 problems)\n")
+    assert result.stderr.startswith("Error: invalid configuration (1 problem)\n")
     assert "runtime.kind: 'nomad' is not one of ['docker', 'marathon']" in result.stderr
 
 
@@ -104,3 +104,49 @@ def test_schema_command_prints_json_schema(runner: CliRunner) -> None:
     result = runner.invoke(main, ["config", "schema", "team"])
     assert result.exit_code == 0
     assert json.loads(result.output)["title"] == "ciorch team"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"CIORCH_RUNTIME": "Marathon"},
+            "environment CIORCH_RUNTIME: 'Marathon' is not one of ['docker', 'marathon']",
+        ),
+        ({"CIORCH_LISTEN": "nonsense"}, "environment CIORCH_LISTEN: 'nonsense' is not host:port"),
+    ],
+)
+def test_environment_overrides_are_validated(
+    runner: CliRunner, examples: Path, env: dict[str, str], message: str
+) -> None:
+    result = runner.invoke(
+        main, ["-c", str(examples / "ciorch.yaml"), "serve", "--dry-run"], env=env
+    )
+    assert result.exit_code == 1
+    assert f"  {message}" in result.stderr.splitlines()
+
+
+def test_controller_file_of_any_name(runner: CliRunner, examples: Path) -> None:
+    renamed = examples / "prod-controller.yaml"
+    (examples / "ciorch.yaml").rename(renamed)
+    result = runner.invoke(main, ["-c", str(renamed), "serve", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "teams: edge, karaoke, payments" in result.stdout
+
+
+def test_missing_controller_file_is_named(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(main, ["-c", str(tmp_path / "nope.yaml"), "team", "list"])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: controller configuration not found (pass --config FILE or set CIORCH_CONFIG) "
+        f"({tmp_path / 'nope.yaml'})\n"
+    )
+
+
+def test_team_list_on_a_fresh_installation(runner: CliRunner, examples: Path) -> None:
+    result = runner.invoke(main, ["-c", str(examples / "ciorch.yaml"), "team", "list"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "no teams onboarded\n"
+    shown = runner.invoke(main, ["-c", str(examples / "ciorch.yaml"), "team", "show", "edge"])
+    assert shown.exit_code == 1
+    assert shown.stderr == "Error: no such team (team edge)\n"

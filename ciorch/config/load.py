@@ -466,11 +466,33 @@ def _templates(source: Source, file: Path) -> set[str] | None:
     return {p.stem for p in folder.iterdir() if p.suffix in (".yaml", ".yml")}
 
 
+_ENV_RULES: dict[str, tuple[re.Pattern[str], str]] = {
+    "CIORCH_RUNTIME": (re.compile(r"^(docker|marathon)$"), "is not one of ['docker', 'marathon']"),
+    "CIORCH_LISTEN": (re.compile(r"^[A-Za-z0-9.:\[\]-]+:[0-9]{1,5}$"), "is not host:port"),
+    "CIORCH_MARATHON_URL": (re.compile(r"^https?://\S+$"), "is not an http(s) URL"),
+}
+
+
+def _env_problems(env: Mapping[str, str]) -> list[ConfigProblem]:
+    """Overrides from the environment are checked like the file they override."""
+    return [
+        ConfigProblem("environment", None, name, f"{env[name]!r} {message}")
+        for name, (pattern, message) in _ENV_RULES.items()
+        if name in env and not pattern.match(env[name])
+    ]
+
+
 def _load(
-    paths: Sequence[Path], env: Mapping[str, str]
+    paths: Sequence[Path], env: Mapping[str, str], controller_path: Path | None = None
 ) -> tuple[Fleet | None, list[ConfigProblem]]:
     problems: list[ConfigProblem] = []
-    controller_file, team_files = discover(paths)
+    if controller_path is not None:  # named as the controller, whatever the file is called
+        controller_file: Path | None = controller_path
+        team_files = discover(paths)[1]
+    else:
+        controller_file, team_files = discover(paths)
+    if controller_file is not None:
+        problems += _env_problems(env)
     controller_source: Source | None = None
     controller: ControllerConfig | None = None
     templates: set[str] | None = None
@@ -530,9 +552,15 @@ def validate_paths(
     return _load(paths, os.environ if env is None else env)[1]
 
 
-def load_fleet(paths: Sequence[Path], env: Mapping[str, str] | None = None) -> Fleet:
-    """The validated configuration at ``paths``; raises ConfigError listing every problem."""
-    fleet, problems = _load(paths, os.environ if env is None else env)
+def load_fleet(
+    paths: Sequence[Path],
+    env: Mapping[str, str] | None = None,
+    *,
+    controller: Path | None = None,
+) -> Fleet:
+    """The validated configuration at ``paths`` (and the controller file ``controller``,
+    whatever its name); raises ConfigError listing every problem."""
+    fleet, problems = _load(paths, os.environ if env is None else env, controller)
     if problems or fleet is None:
         raise ConfigError(problems)
     return fleet

@@ -168,3 +168,26 @@ def test_module_process_and_admin_endpoint() -> None:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0
     assert refused(url)
+
+
+def test_non_ascii_credentials_are_refused_not_crashed() -> None:
+    with JenkinsEmulator(("admin", "tok")).start() as emu:
+        bad = requests.get(emu.url + "api/json", auth=("admin", "pässwörd"), timeout=5)
+        assert bad.status_code == 401
+
+
+def test_a_stopped_emulator_never_listens_again() -> None:
+    emu = JenkinsEmulator(("admin", "tok")).start()
+    port = emu.port
+    answer = requests.post(
+        emu.url + "ciorch-admin/faults",
+        json={"down": True, "down_for": 30},
+        auth=("admin", "tok"),
+        timeout=5,
+    )
+    assert answer.status_code == 200
+    emu.stop()
+    emu.set_down(False)  # what the pending "up again" timer would do
+    emu.restart()  # and a pending restart
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0

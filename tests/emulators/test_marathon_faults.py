@@ -154,3 +154,23 @@ def test_module_entry_point_serves_until_sigterm() -> None:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=15) == 0
     assert refused(url)
+
+
+def test_admin_endpoint_needs_the_credentials_too() -> None:
+    with MarathonEmulator(credentials=("u", "p")) as emu:
+        anonymous = requests.post(emu.url + "/ciorch-admin/faults", json={"latency": 1}, timeout=5)
+        assert anonymous.status_code == 401
+        ok = requests.post(
+            emu.url + "/ciorch-admin/faults", json={"latency": 0}, auth=("u", "p"), timeout=5
+        )
+        assert ok.status_code == 200
+
+
+def test_a_stopped_emulator_never_listens_again() -> None:
+    emu = MarathonEmulator().start()
+    port = emu.port
+    emu.stop()
+    emu.up()  # what a pending "down for N seconds" would do when it ends
+    emu.restart()
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0

@@ -181,7 +181,7 @@ def test_inbound_mode_downloads_agent_jar_and_connects_over_websocket(
     assert run.status == 0, run.stderr
     assert master.requested == ["/jnlpJars/agent.jar"]
     assert _args(run.stdout) == [
-        "-url", master.url, "-secret", "f" * 64, "-name", "build-go-1a2b",
+        "-url", master.url, "-secret", "@/home/jenkins/agent/.agent-secret", "-name", "build-go-1a2b",
         "-webSocket", "-workDir", "/home/jenkins/agent",
     ]  # fmt: skip
 

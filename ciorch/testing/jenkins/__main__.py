@@ -7,6 +7,7 @@ process through ``POST /ciorch-admin/faults`` (see the package docstring).
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -21,7 +22,19 @@ __all__ = ["main"]
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ciorch.testing.jenkins")
     parser.add_argument("--port", type=int, default=8080)
-    parser.add_argument("--admin", default="admin:token", help="USER:TOKEN")
+    parser.add_argument(
+        "--admin",
+        default=None,
+        help="USER:TOKEN (visible in the process list: prefer --admin-user with "
+        "--admin-password-env)",
+    )
+    parser.add_argument("--admin-user", default="admin", help="the admin's user name")
+    parser.add_argument(
+        "--admin-password-env",
+        default=None,
+        metavar="VAR",
+        help="environment variable holding the admin's API token/password",
+    )
     parser.add_argument("--quiet-period", type=float, default=0.0)
     parser.add_argument("--root-url", default=None)
     parser.add_argument("--built-in-executors", type=int, default=0)
@@ -33,9 +46,16 @@ def main(argv: list[str] | None = None) -> int:
         help="JENKINS_HOME: jobs and the applied CasC document are kept here across restarts",
     )
     args = parser.parse_args(argv)
-    user, sep, token = args.admin.partition(":")
-    if not sep or not user or not token:
-        parser.error("--admin must be USER:TOKEN")
+    if args.admin is not None:
+        user, sep, token = args.admin.partition(":")
+        if not sep or not user or not token:
+            parser.error("--admin must be USER:TOKEN")
+    elif args.admin_password_env is not None:
+        user, token = args.admin_user, os.environ.get(args.admin_password_env, "")
+        if not token:
+            parser.error(f"environment variable {args.admin_password_env} is not set")
+    else:
+        user, token = args.admin_user, "token"
     emulator = JenkinsEmulator(
         (user, token),
         quiet_period=args.quiet_period,

@@ -7,6 +7,7 @@ import secrets
 import shutil
 import socket
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -94,6 +95,8 @@ class JenkinsEmulator:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.RLock()
+        self._stopped = False
+        self._timers: list[threading.Timer] = []
 
     def _new_state(self) -> JenkinsState:
         state = JenkinsState(
@@ -162,6 +165,7 @@ class JenkinsEmulator:
 
     def start(self) -> JenkinsEmulator:
         with self._lock:
+            self._stopped = False
             self.state.start()
             self._serve()
         return self
@@ -187,8 +191,20 @@ class JenkinsEmulator:
 
     def stop(self) -> None:
         with self._lock:
+            self._stopped = True
+            for timer in self._timers:
+                timer.cancel()
+            self._timers.clear()
             self._close()
             self.state.stop()
+
+    def _later(self, delay: float, action: Callable[..., None], **kwargs: Any) -> None:
+        """Run ``action`` after ``delay`` unless the emulator is stopped first."""
+        timer = threading.Timer(delay, action, kwargs=kwargs)
+        timer.daemon = True
+        with self._lock:
+            self._timers.append(timer)
+        timer.start()
 
     def __enter__(self) -> JenkinsEmulator:
         return self.start() if self._server is None else self
@@ -230,12 +246,13 @@ class JenkinsEmulator:
         self.set_faults(error_rate=value)
 
     def set_down(self, down: bool) -> None:
-        """Close the listening socket and every open connection (refused), or listen again."""
+        """Close the listening socket and every open connection (refused), or listen again
+        (never once the emulator is stopped)."""
         with self._lock:
             self.faults.down = down
             if down:
                 self._close()
-            elif self._server is None:
+            elif self._server is None and not self._stopped:
                 self._serve()
 
     def set_faults(
@@ -268,6 +285,8 @@ class JenkinsEmulator:
         interrupted on shutdown). Without it the controller comes back empty.
         """
         with self._lock:
+            if self._stopped:
+                return
             self._close()
             self.state.stop()
             self.security.sessions.clear()
@@ -303,13 +322,13 @@ class JenkinsEmulator:
             )
             if body.get("down"):
                 down_for = _opt_float(body.get("down_for"))
-                threading.Timer(0.05, self.set_down, args=(True,)).start()
+                self._later(0.05, self.set_down, down=True)
                 if down_for:
-                    threading.Timer(0.05 + down_for, self.set_down, args=(False,)).start()
+                    self._later(0.05 + down_for, self.set_down, down=False)
             return self.faults.as_dict()
         if action == "restart":
             keep = str(body.get("keep_state", "true")).lower() not in {"false", "0", "no"}
-            threading.Timer(0.05, self.restart, kwargs={"keep_state": keep}).start()
+            self._later(0.05, self.restart, keep_state=keep)
             return {"restarting": True, "keep_state": keep}
         raise ApiError(404, f"unknown admin action {action}")
 

@@ -60,9 +60,9 @@ class Security:
             except ValueError as exc:
                 raise BadCredentials("malformed basic auth") from exc
             user, _, secret = raw.partition(":")
-            if user == self.user and hmac.compare_digest(secret, self.token):
+            if user == self.user and _same(secret, self.token):
                 return Principal(user, by_token=True, session=session if session_user else None)
-            if user == self.user and hmac.compare_digest(secret, self.password):
+            if user == self.user and _same(secret, self.password):
                 return Principal(user, session=self.new_session(user, session))
             raise BadCredentials(f"Invalid password/token for user: {user}")
         if session_user:
@@ -79,10 +79,7 @@ class Security:
             return sid
 
     def login(self, user: str, password: str) -> str | None:
-        if user == self.user and (
-            hmac.compare_digest(password, self.password)
-            or hmac.compare_digest(password, self.token)
-        ):
+        if user == self.user and (_same(password, self.password) or _same(password, self.token)):
             return self.new_session(user)
         return None
 
@@ -96,4 +93,9 @@ class Security:
             return True
         if not crumb or principal.session is None:
             return False
-        return hmac.compare_digest(crumb, self.crumb(principal))
+        return _same(crumb, self.crumb(principal))
+
+
+def _same(given: str, expected: str) -> bool:
+    """Constant-time comparison of any text (``compare_digest`` refuses non-ASCII str)."""
+    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))

@@ -144,6 +144,8 @@ class MarathonEmulator:
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._started = False
+        self._stopped = False
+        self._lifecycle = threading.RLock()  # up/down/restart/stop, from any thread
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -152,16 +154,21 @@ class MarathonEmulator:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> MarathonEmulator:
-        if not self._started:
-            self.reconciler.start()
-            self._started = True
-        self.up()
+        with self._lifecycle:
+            self._stopped = False
+            if not self._started:
+                self.reconciler.start()
+                self._started = True
+            self.up()
         return self
 
     def up(self) -> None:
-        """Listen again (after :meth:`down`) on the same port."""
-        if self._server is not None:
-            return
+        """Listen again (after :meth:`down`) on the same port; never once stopped."""
+        with self._lifecycle:
+            if self._server is None and not self._stopped:
+                self._up()
+
+    def _up(self) -> None:
         server = make_server(
             self.host, self.port, self.wsgi, threaded=True, request_handler=_QuietHandler
         )
@@ -178,6 +185,10 @@ class MarathonEmulator:
 
     def down(self) -> None:
         """Stop listening: connections are refused until :meth:`up`. State is kept."""
+        with self._lifecycle:
+            self._down()
+
+    def _down(self) -> None:
         server, self._server = self._server, None
         if server is not None:
             server.shutdown()
@@ -189,19 +200,24 @@ class MarathonEmulator:
     def restart(self, keep_state: bool = True) -> None:
         """Go down and come back. ``keep_state=False``: come back with no apps and no
         deployments (a Marathon with a wiped store); the old tasks are killed."""
-        self.down()
-        if not keep_state:
-            self.state.reset()
-        self.up()
+        with self._lifecycle:
+            if self._stopped:
+                return
+            self._down()
+            if not keep_state:
+                self.state.reset()
+            self._up()
 
     def stop(self) -> None:
         """Stop serving, stop the reconcile loop, kill every task (for the Docker
         executor: remove every container this emulator started)."""
-        self.down()
-        if self._started:
-            self.reconciler.stop()
-            self._started = False
-        self.executor.close()
+        with self._lifecycle:
+            self._stopped = True
+            self._down()
+            if self._started:
+                self.reconciler.stop()
+                self._started = False
+            self.executor.close()
 
     def __enter__(self) -> MarathonEmulator:
         return self.start()
@@ -226,13 +242,12 @@ class MarathonEmulator:
         return result
 
     def _respond(self, request: Request) -> Response:
-        if request.path.startswith("/ciorch-admin/"):
-            return self._admin(request)
-        if self.latency > 0:
+        admin = request.path.startswith("/ciorch-admin/")
+        if not admin and self.latency > 0:
             time.sleep(self.latency)
-        if self.error_rate > 0 and self.rng.random() < self.error_rate:
+        if not admin and self.error_rate > 0 and self.rng.random() < self.error_rate:
             return _json(self.error_status, {"message": "injected fault"})
-        if self.credentials is not None:
+        if self.credentials is not None:  # the admin endpoint too: it can take Marathon down
             auth = request.authorization
             if auth is None or (auth.username, auth.password) != self.credentials:
                 return _json(
@@ -240,6 +255,8 @@ class MarathonEmulator:
                     {"message": "Invalid username or password."},
                     {"WWW-Authenticate": 'Basic realm="Mesosphere Marathon"'},
                 )
+        if admin:
+            return self._admin(request)
         return self._route(request)
 
     def _route(self, request: Request) -> Response:
@@ -389,7 +406,7 @@ class MarathonEmulator:
                 self._later(lambda: self._down_for(float(body["down_seconds"])))
             return _json(200, self._faults())
         if path == "/ciorch-admin/restart" and request.method == "POST":
-            keep = bool(body.get("keep_state", True))
+            keep = str(body.get("keep_state", True)).lower() not in {"false", "0", "no"}
             self._later(lambda: self.restart(keep_state=keep))
             return _json(202, {"restarting": True, "keep_state": keep})
         return _json(404, {"message": f"Unknown admin path {path}"})
