@@ -86,9 +86,7 @@ def _credential(engine: Engine, team: TeamSpec) -> Credential | None:
         return None
 
 
-def _observe_jobs(
-    engine: Engine, service: Service | None, cred: Credential | None
-) -> set[str] | None:
+def _observe_jobs(service: Service | None, cred: Credential | None) -> set[str] | None:
     if service is None or cred is None or service.healthy == 0:
         return None
     try:
@@ -99,7 +97,13 @@ def _observe_jobs(
 
 
 def wait_healthy(engine: Engine, sid: str, image: str, timeout: float) -> Service:
+    last: list[float] = []
+
     def report(service: Service | None, remaining: float) -> None:
+        now = engine.clock()
+        if last and now - last[0] < 10.0:  # a line every 10 s is progress, not noise
+            return
+        last[:] = [now]
         state = "starting" if service is None else f"{service.healthy}/1 healthy"
         engine.progress(f"  waiting for the master ({state}, {remaining:.0f} s left)")
 
@@ -157,7 +161,7 @@ def onboard_team(
         image, service.image if service else None, observed_digest, spec_digest(spec)
     )
     sent = store.managed_jobs(name)
-    existing = _observe_jobs(engine, service, cred) if action is MasterAction.KEEP else None
+    existing = _observe_jobs(service, cred) if action is MasterAction.KEEP else None
     plan = OnboardPlan(team.name, image, action, cred is None, plan_jobs(rendered, sent, existing))
     if dry_run:
         return OnboardResult(plan, applied=False)
