@@ -200,9 +200,6 @@ class DockerRuntime:
         """Named volumes are the owner's too: ``<owner>-<team>-jenkins-home``."""
         return f"{self.owner}-{volume.name}"
 
-    def _labels(self, spec: ContainerSpec) -> dict[str, str]:
-        return runtime_labels(spec, self.owner)
-
     def _filters(self, selector: Mapping[str, str] | None) -> dict[str, Any]:
         wanted = {LABEL_OWNER: self.owner, **(selector or {})}
         return {"label": [f"{k}={v}" for k, v in wanted.items()]}
@@ -325,7 +322,7 @@ class DockerRuntime:
 
     def run_oneoff(self, spec: ContainerSpec) -> Instance:
         name = self.service_id(spec.team, spec.name)
-        labels = self._labels(spec)
+        labels = runtime_labels(spec, self.owner)
         container_id = self._create_and_start(spec, name, labels)
         return Instance(
             id=container_id,
@@ -399,7 +396,7 @@ class DockerRuntime:
         free = (i for i in range(10_000) if i not in indexes)
         for _ in range(max(0, spec.instances - len(current))):
             index = next(free)
-            labels = self._labels(c) | {
+            labels = runtime_labels(c, self.owner) | {
                 LABEL_INSTANCE: str(index),
                 LABEL_SERVICE_ID: sid,
                 LABEL_SPEC: spec_json,

@@ -97,10 +97,6 @@ _STATES = {
 # ---------------------------------------------------------------- definitions (pure)
 
 
-def _labels(spec: ContainerSpec, owner: str) -> dict[str, str]:
-    return runtime_labels(spec, owner)
-
-
 def _docker(spec: ContainerSpec, labels: Mapping[str, str]) -> tuple[Json, list[str]]:
     """``container.docker`` and the app's ``args``. The limits Marathon has no field for
     are ``docker run`` flags; ``--entrypoint`` takes one word, so the rest of an
@@ -134,7 +130,7 @@ def _docker(spec: ContainerSpec, labels: Mapping[str, str]) -> tuple[Json, list[
 
 
 def _base(app_id: str, spec: ContainerSpec, owner: str, instances: int) -> Json:
-    labels = _labels(spec, owner)
+    labels = runtime_labels(spec, owner)
     docker, args = _docker(spec, labels)
     env = {**spec.env, "CIORCH_SERVICE_ID": app_id}
     if spec.work_dir:
